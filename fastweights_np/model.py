@@ -1,0 +1,106 @@
+"""The canonical model the oracle pins down: the fast-weights core, then a linear readout of h_T.
+
+    hs, (h_T, A_T) = core(x)                  (docs/math.md §5)
+    logits         = V h_T + c                (B, O)
+    loss           = mean_b −log softmax(logits_b)[y_b]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fastweights_np.config import FastWeightsConfig
+from fastweights_np.cores.fast_weights import CORE_PARAM_NAMES, sequence_backward, sequence_forward
+from fastweights_np.ops import affine_backward, affine_forward, softmax_xent_backward, softmax_xent_forward
+from fastweights_np.params import check_model_params
+from fastweights_np.validation import check_float_array, check_labels
+
+Params = dict[str, np.ndarray]
+
+
+def check_inputs(params: Params, x: object, cfg: FastWeightsConfig) -> np.ndarray:
+    """Check ``cfg``, ``params`` and ``x`` (B, T, input_size) together; return x in cfg's dtype."""
+    if not isinstance(cfg, FastWeightsConfig):
+        raise TypeError(f"cfg must be a FastWeightsConfig, got {type(cfg).__name__}")
+    check_model_params(params, cfg)
+    return check_float_array("x", x, (None, None, cfg.input_size), cfg.np_dtype)
+
+
+def hidden_states(params: Params, x: np.ndarray, cfg: FastWeightsConfig) -> np.ndarray:
+    """h_1..h_T of the core from zero initial state.
+
+    Parameters
+    ----------
+    params : dict from :func:`fastweights_np.init_params`
+    x : (B, T, input_size), real floating, finite
+    cfg : the model's config
+
+    Returns
+    -------
+    hs : (B, T, hidden_size) in cfg's dtype
+    """
+    x = check_inputs(params, x, cfg)
+    (hs, _), _ = sequence_forward(params, x, cfg)
+    return hs
+
+
+def loss_and_grad(params: Params, x: np.ndarray, y: np.ndarray, cfg: FastWeightsConfig) -> tuple[float, dict]:
+    """Batch-mean softmax cross-entropy of logits = V h_T + c, and its gradient.
+
+    Parameters
+    ----------
+    params : W, C, b, g, beta, V, c (shapes in :func:`fastweights_np.params.param_shapes`)
+    x : (B, T, input_size), real floating, finite
+    y : (B,) integer labels in [0, output_size)
+    cfg : the model's config
+
+    Returns
+    -------
+    loss : float
+    grads : the same keys as ``params`` (arrays of the same shapes), plus "decay" and
+        "fast_lr" (floats): dL/dλ and dL/dη
+    """
+    x = check_inputs(params, x, cfg)
+    y = check_labels("y", y, x.shape[0], cfg.output_size)
+    return loss_and_grad_unchecked(params, x, y, cfg)
+
+
+def loss_forward(
+    params: Params,
+    x: np.ndarray,
+    y: np.ndarray,
+    cfg: FastWeightsConfig,
+    *,
+    decay: float | None = None,
+    fast_lr: float | None = None,
+) -> tuple[float, tuple]:
+    """The loss of the canonical model, without input checks, and the cache for its backward.
+
+    ``decay`` and ``fast_lr`` override cfg's λ and η without validation (gradient checks use
+    them to differentiate at decay = 0 or 1).
+    """
+    (hs, _), core_cache = sequence_forward(params, x, cfg, decay=decay, fast_lr=fast_lr)
+    logits, readout_cache = affine_forward(hs[:, -1], params["V"], params["c"])
+    loss, xent_cache = softmax_xent_forward(logits, y)
+    return loss, (hs.shape, core_cache, readout_cache, xent_cache)
+
+
+def loss_backward(cache: tuple) -> dict:
+    """The gradient of :func:`loss_forward`'s loss: params' keys plus "decay" and "fast_lr"."""
+    hs_shape, core_cache, readout_cache, xent_cache = cache
+    dlogits = softmax_xent_backward(1.0, xent_cache)
+    dh_T, dV, dc = affine_backward(dlogits, readout_cache)
+    dhs = np.zeros(hs_shape, dtype=dh_T.dtype)
+    dhs[:, -1] = dh_T
+    core_grads, _, _ = sequence_backward((dhs, None), core_cache)
+    grads = {name: core_grads[name] for name in CORE_PARAM_NAMES}
+    grads.update(V=dV, c=dc, decay=core_grads["decay"], fast_lr=core_grads["fast_lr"])
+    return grads
+
+
+def loss_and_grad_unchecked(
+    params: Params, x: np.ndarray, y: np.ndarray, cfg: FastWeightsConfig, **overrides: float | None
+) -> tuple[float, dict]:
+    """:func:`loss_and_grad` without input checks (for callers that checked them already)."""
+    loss, cache = loss_forward(params, x, y, cfg, **overrides)
+    return loss, loss_backward(cache)

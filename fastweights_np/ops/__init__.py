@@ -1,0 +1,21 @@
+"""Differentiable ops, each a ``*_forward(...) -> (out, cache)`` / ``*_backward(dout, cache)`` pair.
+
+Every op works on arrays whose leading axes are batch-like (batch, time, ...) and whose last
+axis is the feature axis. Derivations: ``docs/math.md`` section 2.
+"""
+
+from fastweights_np.ops.affine import affine_backward, affine_forward
+from fastweights_np.ops.layernorm import layernorm_backward, layernorm_forward
+from fastweights_np.ops.relu import relu_backward, relu_forward
+from fastweights_np.ops.softmax_xent import softmax_xent_backward, softmax_xent_forward
+
+__all__ = [
+    "affine_backward",
+    "affine_forward",
+    "layernorm_backward",
+    "layernorm_forward",
+    "relu_backward",
+    "relu_forward",
+    "softmax_xent_backward",
+    "softmax_xent_forward",
+]
