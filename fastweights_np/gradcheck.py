@@ -16,8 +16,8 @@ Clipping and optimiser steps never take part: f is the loss, nothing else.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -93,7 +93,9 @@ def _as_float64(tensors: dict) -> Tensors:
     return {k: np.array(v, dtype=np.float64) for k, v in tensors.items()}
 
 
-def numerical_gradient(f: Callable[[Tensors], float], tensors: Tensors, name: str, eps: float = DEFAULT_EPS) -> np.ndarray:
+def numerical_gradient(
+    f: Callable[[Tensors], float], tensors: Tensors, name: str, eps: float = DEFAULT_EPS
+) -> np.ndarray:
     """Central differences of f with respect to every entry of ``tensors[name]`` (float64)."""
     theta = tensors[name]
     grad = np.zeros_like(theta)
@@ -205,7 +207,7 @@ def check_op(
     grads = grads if isinstance(grads, tuple) else (grads,)
     if len(grads) != len(wrt):
         raise ValueError(f"backward returned {len(grads)} gradients but wrt names {len(wrt)}: {wrt}")
-    analytic = {name: g for name, g in zip(wrt, grads) if g is not None}
+    analytic = {name: g for name, g in zip(wrt, grads, strict=False) if g is not None}
 
     def f(t: Tensors) -> float:
         return float(np.sum(forward(**t)[0] * dout))

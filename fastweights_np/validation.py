@@ -22,7 +22,7 @@ def check_float_array(name: str, a: object, shape: tuple, dtype: np.dtype | None
     if not np.issubdtype(a.dtype, np.floating):
         raise TypeError(f"{name} must have a real floating dtype (float32 or float64), got {a.dtype}")
     expected = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
-    if a.ndim != len(shape) or any(s is not None and s != n for s, n in zip(shape, a.shape)):
+    if a.ndim != len(shape) or any(s is not None and s != n for s, n in zip(shape, a.shape, strict=False)):
         raise ValueError(f"{name} must have shape {expected}, got {a.shape}")
     if any(n == 0 for n in a.shape):
         raise ValueError(f"{name} must not have an empty axis, got shape {a.shape}")

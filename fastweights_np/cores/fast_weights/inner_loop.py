@@ -11,7 +11,7 @@ attention forms share this code. Derivation: ``docs/math.md`` §4.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
