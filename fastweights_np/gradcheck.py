@@ -5,7 +5,7 @@ Finite differences use the five-point central stencil
     D_d f(θ) ≈ (−f(θ + 2εd) + 8 f(θ + εd) − 8 f(θ − εd) + f(θ − 2εd)) / 12ε,
 
 whose truncation error is O(ε⁴) (exact for polynomials of degree ≤ 4, which is how λ and η
-enter short sequences), so with ε = 1e-6 what remains is rounding, about 1e-16·|f|/ε.
+enter short sequences), so with ε = 1e-5 (the default) what remains is rounding, about 1e-16·|f|/ε ≈ 1e-11·|f|.
 
 Two ways to compare an analytic gradient ``a`` of a scalar function f with finite differences:
 
@@ -40,7 +40,7 @@ from fastweights_np.model import check_inputs, loss_and_grad_unchecked, loss_for
 from fastweights_np.validation import check_labels
 
 Tensors = dict[str, np.ndarray]
-DEFAULT_EPS = 1e-6
+DEFAULT_EPS = 1e-5
 DEFAULT_TOL = 1e-6
 UNIT_ROUNDOFF = float(np.finfo(np.float64).eps) / 2
 

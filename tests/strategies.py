@@ -41,9 +41,11 @@ def hidden_sizes(max_hidden: int, layer_norm: bool) -> st.SearchStrategy[int]:
 
 
 @st.composite
-def configs(draw, max_hidden: int = 5, max_input: int = 3, max_inner: int = 3, form=None) -> FastWeightsConfig:
-    """Small configs over every option of the reference."""
-    layer_norm = draw(st.booleans())
+def configs(
+    draw, max_hidden: int = 5, max_input: int = 3, max_inner: int = 3, form=None, layer_norm=None
+) -> FastWeightsConfig:
+    """Small configs over every option of the reference (``form``, ``layer_norm``: fixed if given)."""
+    layer_norm = draw(st.booleans()) if layer_norm is None else layer_norm
     ln_preliminary = draw(st.booleans())
     return FastWeightsConfig(
         input_size=draw(st.integers(1, max_input)),
