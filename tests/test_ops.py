@@ -113,6 +113,10 @@ def test_softmax_xent(seed, B, O):
 def test_softmax_xent_is_stable_for_large_logits():
     loss, _ = softmax_xent_forward(np.array([[1000.0, 0.0]]), np.array([1]))
     assert loss == pytest.approx(1000.0)
+    # a confident right answer keeps its tiny loss exp(-80) instead of rounding to 0
+    loss, cache = softmax_xent_forward(np.array([[80.0, 0.0, -1.0]]), np.array([0]))
+    assert loss == pytest.approx(np.exp(-80) + np.exp(-81), rel=1e-12)
+    np.testing.assert_allclose(softmax_xent_backward(1.0, cache)[0, 0], -loss, rtol=1e-12)
 
 
 @settings(max_examples=30)

@@ -4,7 +4,7 @@
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import problems, random_params
+from strategies import random_params, stable_problems
 
 from fastweights_np import (
     FastWeightsConfig,
@@ -29,7 +29,7 @@ def _assert_grads_close(a, b, rtol=1e-9, atol=1e-12):
 
 
 @settings(max_examples=40)
-@given(problems(max_batch=3, max_steps=6, max_hidden=6, form="matrix"))
+@given(stable_problems(max_batch=3, max_steps=6, max_hidden=6, form="matrix"))
 def test_matrix_form_equals_attention_form(problem):
     cfg, params, x, y = problem
     loss_m, grads_m = loss_and_grad(params, x, y, cfg)
@@ -39,7 +39,7 @@ def test_matrix_form_equals_attention_form(problem):
 
 
 @settings(max_examples=40)
-@given(problems(max_batch=3, max_steps=6, max_hidden=5), st.data())
+@given(stable_problems(max_batch=3, max_steps=6, max_hidden=5), st.data())
 def test_one_run_equals_two_half_runs(problem, data):
     """Carrying (h_T, A_T) into a second run reproduces the one long run, values and gradients
     (the second run's dstate0 feeds the first run's backward)."""
@@ -70,7 +70,7 @@ def test_one_run_equals_two_half_runs(problem, data):
 
 
 @settings(max_examples=30)
-@given(problems(max_batch=4, max_steps=4, max_hidden=5), st.data())
+@given(stable_problems(max_batch=4, max_steps=4, max_hidden=5), st.data())
 def test_batch_permutation_and_split(problem, data):
     """Each example's outputs depend on that example only: permuting the batch permutes them,
     and the batch loss and gradient are the means of the single-example ones (this fails if

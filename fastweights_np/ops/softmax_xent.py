@@ -8,6 +8,10 @@ import numpy as np
 def softmax_xent_forward(logits: np.ndarray, y: np.ndarray) -> tuple[float, tuple]:
     """L = −(1/B) Σ_b log softmax(logits_b)[y_b].
 
+    log Σ_j exp(l_j) is taken as m + log1p(Σ_{j≠k} exp(l_j − m)) with k = argmax, m = l_k, so a
+    confident prediction keeps its tiny loss (≈ Σ_{j≠k} exp(l_j − m)) instead of rounding it
+    to 0 while its gradient p − onehot(y) is still resolved.
+
     Parameters
     ----------
     logits : (B, O)
@@ -16,19 +20,25 @@ def softmax_xent_forward(logits: np.ndarray, y: np.ndarray) -> tuple[float, tupl
     Returns
     -------
     loss : float
-    cache : (p, y) with p = softmax(logits), (B, O)
+    cache : (log p, y) with log p = log softmax(logits), (B, O)
     """
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    log_z = np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-    log_p = shifted - log_z
     rows = np.arange(logits.shape[0])
+    k = logits.argmax(axis=-1)
+    shifted = logits - logits[rows, k][:, None]
+    others = np.exp(shifted)
+    others[rows, k] = 0.0
+    log_p = shifted - np.log1p(others.sum(axis=-1, keepdims=True))
     loss = -float(log_p[rows, y].mean())
-    return loss, (np.exp(log_p), y)
+    return loss, (log_p, y)
 
 
 def softmax_xent_backward(dloss: float, cache: tuple) -> np.ndarray:
-    """dlogits = dloss · (p − onehot(y)) / B, shape (B, O)."""
-    p, y = cache
-    dlogits = p.copy()
-    dlogits[np.arange(p.shape[0]), y] -= 1.0
-    return dlogits * (dloss / p.shape[0])
+    """dlogits = dloss · (p − onehot(y)) / B, shape (B, O).
+
+    p_y − 1 is taken as expm1(log p_y), which keeps it when p_y rounds to 1.
+    """
+    log_p, y = cache
+    rows = np.arange(log_p.shape[0])
+    dlogits = np.exp(log_p)
+    dlogits[rows, y] = np.expm1(log_p[rows, y])
+    return dlogits * (dloss / log_p.shape[0])

@@ -90,6 +90,8 @@ def sequence_forward(
     B, T, _ = x.shape
     H = cfg.hidden_size
     dtype = x.dtype
+    if state0 is not None:
+        state0 = check_state("state0", state0, B, H, dtype)
     drive, drive_cache = affine_forward(x, params["C"], params["b"])  # d_t = C x_t + b, all t
     h0 = np.zeros((B, H), dtype) if state0 is None else state0.h
     A0 = None if state0 is None else state0.A
