@@ -308,7 +308,7 @@ def check_op(
     grads = grads if isinstance(grads, tuple) else (grads,)
     if len(grads) != len(wrt):
         raise ValueError(f"backward returned {len(grads)} gradients but wrt names {len(wrt)}: {wrt}")
-    analytic = {name: g for name, g in zip(wrt, grads, strict=False) if g is not None}
+    analytic = {name: g for name, g in zip(wrt, grads, strict=True) if g is not None}
 
     def f(t: Tensors) -> float:
         return float(np.sum(forward(**t)[0] * dout))
