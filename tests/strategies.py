@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from hypothesis import strategies as st
 
 from fastweights_np import FastWeightsConfig, init_params
+
+
+def examples(n: int) -> int:
+    """``n`` hypothesis examples, times FW_EXAMPLES_SCALE (default 1) for a longer hunt by hand:
+    ``FW_EXAMPLES_SCALE=20 python -m pytest tests/test_model_gradients.py``."""
+    return max(1, round(n * float(os.environ.get("FW_EXAMPLES_SCALE", "1"))))
 
 
 def random_params(cfg: FastWeightsConfig, seed: int, scale: float = 0.3) -> dict[str, np.ndarray]:

@@ -8,7 +8,7 @@ on every hidden state and on the final state.
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import problems, random_params
+from strategies import examples, problems, random_params
 
 from fastweights_np import FastWeightsConfig, FastWeightsState, sequence_backward, sequence_forward
 from fastweights_np.gradcheck import check_gradients, check_model
@@ -22,21 +22,21 @@ def _assert_passes(report):
     assert report.passed, "\n" + str(report)
 
 
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 @given(problems(max_batch=2, max_steps=3, max_hidden=4))
 def test_model_per_entry_tiny(problem):
     cfg, params, x, y = problem
     _assert_passes(check_model(params, x, y, cfg, mode="entry", tol=TOL))
 
 
-@settings(max_examples=25)
+@settings(max_examples=examples(25))
 @given(problems(max_batch=5, max_steps=8, max_hidden=16, max_input=6, layer_norm=True))
 def test_model_directional(problem):
     cfg, params, x, y = problem
     _assert_passes(check_model(params, x, y, cfg, mode="direction", tol=TOL, directions=2))
 
 
-@settings(max_examples=25)
+@settings(max_examples=examples(25))
 @given(problems(max_batch=5, max_steps=4, max_hidden=8, max_input=6, max_inner=2, layer_norm=False))
 def test_model_directional_without_layer_norm(problem):
     """Eq. 2 (no LN) grows like (η|h|²)^(S·T) and overflows on longer runs, which is the model's
@@ -53,7 +53,7 @@ def sequence_problems(draw):
     return cfg, params, x, with_state, seed
 
 
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 @given(sequence_problems())
 def test_sequence_level_with_state_and_upstream_gradients(case):
     """f = Σ hs·dhs + h_T·dh_T + ⟨A_T, dA_T⟩ checks dhs on every step, the final-state

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import configs, hidden_sizes, unit_scalars
+from strategies import configs, examples, hidden_sizes, unit_scalars
 
 from fastweights_np.cores.fast_weights.inner_loop import inner_loop_backward, inner_loop_forward
 from fastweights_np.cores.fast_weights.memory import (
@@ -46,7 +46,7 @@ def _assert(report):
     assert report.passed, "\n" + str(report)
 
 
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 @given(seeds, dims, dims, dims, st.booleans())
 def test_affine(seed, rows, n_in, n_out, bias):
     rng = np.random.default_rng(seed)
@@ -60,7 +60,7 @@ def test_affine(seed, rows, n_in, n_out, bias):
     _assert(check_op(forward, affine_backward, inputs, ["x", "W", "b"], seed=seed))
 
 
-@settings(max_examples=20)
+@settings(max_examples=examples(20))
 @given(seeds, dims, dims)
 def test_relu(seed, rows, n):
     # values kept away from the kink at 0, where the derivative is a convention
@@ -69,7 +69,7 @@ def test_relu(seed, rows, n):
     _assert(check_op(lambda v: relu_forward(v), relu_backward, {"v": v}, ["v"], seed=seed))
 
 
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 @given(seeds, dims, hidden_sizes(6, layer_norm=True), st.sampled_from([1e-5, 1e-2]))
 def test_layernorm(seed, rows, H, eps):
     rng = np.random.default_rng(seed)
@@ -94,7 +94,7 @@ def test_layernorm_statistics_are_per_example():
     np.testing.assert_array_equal(alone, out[2:3])
 
 
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 @given(seeds, st.integers(1, 5), st.integers(1, 6))
 def test_softmax_xent(seed, B, O):
     rng = np.random.default_rng(seed)
@@ -119,7 +119,7 @@ def test_softmax_xent_is_stable_for_large_logits():
     np.testing.assert_allclose(softmax_xent_backward(1.0, cache)[0, 0], -loss, rtol=1e-12)
 
 
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 @given(seeds, dims, dims, unit_scalars, unit_scalars)
 def test_fast_update(seed, B, H, decay, fast_lr):
     rng = np.random.default_rng(seed)
@@ -128,7 +128,7 @@ def test_fast_update(seed, B, H, decay, fast_lr):
     _assert(check_op(fast_update_forward, fast_update_backward, inputs, ["A_prev", "h_prev", "decay", "fast_lr"]))
 
 
-@settings(max_examples=20)
+@settings(max_examples=examples(20))
 @given(seeds, dims, dims)
 def test_matrix_read(seed, B, H):
     rng = np.random.default_rng(seed)
@@ -136,7 +136,7 @@ def test_matrix_read(seed, B, H):
     _assert(check_op(matrix_read_forward, matrix_read_backward, inputs, ["u", "A"]))
 
 
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 @given(seeds, dims, st.integers(1, 5), dims, unit_scalars, unit_scalars, st.booleans())
 def test_attention_read(seed, B, t, H, decay, fast_lr, with_A0):
     rng = np.random.default_rng(seed)
@@ -148,7 +148,7 @@ def test_attention_read(seed, B, t, H, decay, fast_lr, with_A0):
     _assert(check_op(attention_read_forward, attention_read_backward, inputs, wrt))
 
 
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 @given(seeds, dims, st.integers(1, 5), dims, unit_scalars, unit_scalars, st.booleans())
 def test_attention_memory(seed, B, t, H, decay, fast_lr, with_A0):
     rng = np.random.default_rng(seed)
@@ -158,7 +158,7 @@ def test_attention_memory(seed, B, t, H, decay, fast_lr, with_A0):
     _assert(check_op(attention_memory_forward, attention_memory_backward, inputs, ["past", "decay", "fast_lr", "A0"]))
 
 
-@settings(max_examples=20)
+@settings(max_examples=examples(20))
 @given(seeds, dims, st.integers(1, 5), dims, unit_scalars, unit_scalars)
 def test_attention_read_equals_matrix_read(seed, B, t, H, decay, fast_lr):
     """Eq. 4 = Eq. 1 then A u: the two forms of one read give the same numbers."""
@@ -191,7 +191,7 @@ def _step_tensors(rng, B, H, t):
     }
 
 
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 @given(step_cases())
 def test_inner_loop(case):
     seed, B, cfg = case
@@ -211,7 +211,7 @@ def test_inner_loop(case):
     _assert(check_gradients(f, theta, {"z": dz, "A": dA, "g": dg, "beta": dbeta}))
 
 
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 @given(step_cases())
 def test_matrix_step(case):
     seed, B, cfg = case
@@ -236,7 +236,7 @@ def test_matrix_step(case):
     _assert(check_gradients(f, theta, analytic))
 
 
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 @given(step_cases(), st.integers(1, 4), st.booleans())
 def test_attention_step(case, t, with_A0):
     seed, B, cfg = case

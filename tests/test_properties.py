@@ -4,7 +4,7 @@
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import random_params, stable_problems
+from strategies import examples, random_params, stable_problems
 
 from fastweights_np import (
     FastWeightsConfig,
@@ -28,7 +28,7 @@ def _assert_grads_close(a, b, rtol=1e-9, atol=1e-12):
         np.testing.assert_allclose(a[k], b[k], rtol=rtol, atol=atol, err_msg=k)
 
 
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 @given(stable_problems(max_batch=3, max_steps=6, max_hidden=6, form="matrix"))
 def test_matrix_form_equals_attention_form(problem):
     cfg, params, x, y = problem
@@ -38,7 +38,7 @@ def test_matrix_form_equals_attention_form(problem):
     _assert_grads_close(grads_m, grads_a, rtol=1e-8, atol=1e-10)
 
 
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 @given(stable_problems(max_batch=3, max_steps=6, max_hidden=5), st.data())
 def test_one_run_equals_two_half_runs(problem, data):
     """Carrying (h_T, A_T) into a second run reproduces the one long run, values and gradients
@@ -69,7 +69,7 @@ def test_one_run_equals_two_half_runs(problem, data):
     np.testing.assert_allclose(np.concatenate([dx1, dx2], axis=1), dx, rtol=1e-8, atol=1e-10)
 
 
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 @given(stable_problems(max_batch=4, max_steps=4, max_hidden=5), st.data())
 def test_batch_permutation_and_split(problem, data):
     """Each example's outputs depend on that example only: permuting the batch permutes them,
@@ -104,7 +104,7 @@ def _plain_ln_rnn(params, x, eps):
     return np.stack(out, axis=1)
 
 
-@settings(max_examples=20)
+@settings(max_examples=examples(20))
 @given(st.integers(0, 2**16), st.integers(1, 3), st.sampled_from(["matrix", "attention"]))
 def test_zero_fast_lr_is_a_layer_normalised_rnn(seed, inner_steps, form):
     cfg = FastWeightsConfig(3, 6, 2, fast_lr=0.0, inner_steps=inner_steps, form=form)
@@ -114,7 +114,7 @@ def test_zero_fast_lr_is_a_layer_normalised_rnn(seed, inner_steps, form):
                                rtol=1e-12, atol=1e-14)
 
 
-@settings(max_examples=20)
+@settings(max_examples=examples(20))
 @given(st.integers(0, 2**16), st.integers(1, 3), st.sampled_from(["matrix", "attention"]))
 def test_zero_decay_keeps_only_the_last_outer_product(seed, inner_steps, form):
     """λ = 0: A_t = η h_{t-1} h_{t-1}ᵀ, whatever came before."""
