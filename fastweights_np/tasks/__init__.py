@@ -1,0 +1,1 @@
+"""The paper's tasks: data generators and the models that read them."""
