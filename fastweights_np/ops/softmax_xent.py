@@ -5,13 +5,17 @@ from __future__ import annotations
 from fastweights_np.array_namespace import namespace
 
 
-def _one_hot(y, n_classes: int, xp):
-    """(B, O) boolean array, True at [b, y_b]."""
-    return y[:, None] == xp.arange(n_classes, dtype=y.dtype, device=y.device)[None, :]
+def _one_hot(labels, n_classes: int, xp):
+    """(B, O) boolean array, True at [b, labels_b]."""
+    return labels[:, None] == xp.arange(n_classes, dtype=labels.dtype, device=labels.device)[None, :]
 
 
 def softmax_xent_forward(logits, y) -> tuple[float, tuple]:
     """L = −(1/B) Σ_b log softmax(logits_b)[y_b].
+
+    log Σ_j exp(l_j) is taken as m + log1p(Σ_{j≠k} exp(l_j − m)) with k = argmax, m = l_k, so a
+    confident prediction keeps its tiny loss (≈ Σ_{j≠k} exp(l_j − m)) instead of rounding it
+    to 0 while its gradient p − onehot(y) is still resolved.
 
     Parameters
     ----------
@@ -21,20 +25,27 @@ def softmax_xent_forward(logits, y) -> tuple[float, tuple]:
     Returns
     -------
     loss : float
-    cache : (p, y) with p = softmax(logits), (B, O)
+    cache : (log p, y) with log p = log softmax(logits), (B, O)
     """
     xp = namespace(logits, y)
-    shifted = logits - xp.max(logits, axis=-1, keepdims=True)
-    log_z = xp.log(xp.sum(xp.exp(shifted), axis=-1, keepdims=True))
-    log_p = shifted - log_z
-    picked = xp.sum(xp.where(_one_hot(y, logits.shape[-1], xp), log_p, xp.zeros_like(log_p)), axis=-1)
-    loss = -float(xp.mean(picked))  # log p[b, y_b], averaged over b
-    return loss, (xp.exp(log_p), y)
+    n_classes = logits.shape[-1]
+    zero = xp.zeros_like(logits)
+    is_max = _one_hot(xp.argmax(logits, axis=-1), n_classes, xp)  # k = argmax
+    m = xp.sum(xp.where(is_max, logits, zero), axis=-1, keepdims=True)  # m = l_k
+    shifted = logits - m
+    others = xp.where(is_max, zero, xp.exp(shifted))  # exp(l_j − m), j ≠ k
+    log_p = shifted - xp.log1p(xp.sum(others, axis=-1, keepdims=True))
+    picked = xp.sum(xp.where(_one_hot(y, n_classes, xp), log_p, zero), axis=-1)  # log p[b, y_b]
+    loss = -float(xp.mean(picked))
+    return loss, (log_p, y)
 
 
 def softmax_xent_backward(dloss: float, cache: tuple):
-    """dlogits = dloss · (p − onehot(y)) / B, shape (B, O)."""
-    p, y = cache
-    xp = namespace(p, y)
-    one_hot = xp.astype(_one_hot(y, p.shape[-1], xp), p.dtype)
-    return (p - one_hot) * (dloss / p.shape[0])
+    """dlogits = dloss · (p − onehot(y)) / B, shape (B, O).
+
+    p_y − 1 is taken as expm1(log p_y), which keeps it when p_y rounds to 1.
+    """
+    log_p, y = cache
+    xp = namespace(log_p, y)
+    dlogits = xp.where(_one_hot(y, log_p.shape[-1], xp), xp.expm1(log_p), xp.exp(log_p))
+    return dlogits * (dloss / log_p.shape[0])

@@ -55,10 +55,19 @@ def _accumulate(total: dict, part: dict) -> None:
         total[name] = total[name] + value
 
 
-def check_state(name: str, state: object, batch: int, hidden: int, dtype: np.dtype) -> FastWeightsState:
-    """Check a carried state: a FastWeightsState (or (h, A) pair) of shapes (B, H), (B, H, H)."""
+def check_state(name: str, state: object, batch: int, hidden: int, dtype) -> FastWeightsState:
+    """Check a carried state: a FastWeightsState (or (h, A) pair) of shapes (B, H), (B, H, H).
+
+    NumPy arrays get every check of :func:`fastweights_np.validation.check_float_array`; arrays of
+    another namespace (on a GPU, say) get the shape and dtype checks only.
+    """
     if not isinstance(state, tuple) or len(state) != 2:
         raise TypeError(f"{name} must be a FastWeightsState(h, A) or an (h, A) pair, got {type(state).__name__}")
+    if namespace(*state) is not np:
+        for part, a, shape in (("h", state[0], (batch, hidden)), ("A", state[1], (batch, hidden, hidden))):
+            if tuple(a.shape) != shape or a.dtype != dtype:
+                raise ValueError(f"{name}.{part} must be {dtype} of shape {shape}, got {a.dtype} {tuple(a.shape)}")
+        return FastWeightsState(*state)
     h = check_float_array(f"{name}.h", state[0], (batch, hidden), dtype)
     A = check_float_array(f"{name}.A", state[1], (batch, hidden, hidden), dtype)
     return FastWeightsState(h, A)
@@ -95,6 +104,8 @@ def sequence_forward(
     xp = namespace(x, *(params[name] for name in CORE_PARAM_NAMES))
     B, T, _ = x.shape
     H = cfg.hidden_size
+    if state0 is not None:
+        state0 = check_state("state0", state0, B, H, x.dtype)
     drive, drive_cache = affine_forward(x, params["C"], params["b"])  # d_t = C x_t + b, all t
     h = zeros(xp, (B, H), x) if state0 is None else state0.h
     A0 = None if state0 is None else state0.A
