@@ -10,7 +10,7 @@ where A_0 is the initial memory (absent, i.e. zero, unless a state is carried in
 Arrays may come from any array namespace (``fastweights_np.array_namespace``); ``M @ u[..., None]``
 is the batched matrix-vector product y_i = Σ_j M_ij u_j.
 Derivations of every backward here: ``docs/math.md`` §3; of the write-then-read form used by the
-attention step: ``docs/variants.md`` §3.
+attention step: ``docs/variants.md`` §3.3.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def _matvec(M, u):
     return (M @ u[..., None])[..., 0]
 
 
-def _decay_powers(decay: float, t: int, like) -> tuple:
+def _powers(decay: float, t: int, like) -> tuple:
     """λ^k and d(λ^k)/dλ = k λ^(k-1) for k = t-1, ..., 0 (with 0·λ^(-1) read as 0 at λ = 0).
 
     Shapes (t,), in ``like``'s namespace, dtype and device.
@@ -124,7 +124,7 @@ def attention_read_forward(past, u, decay: float, fast_lr: float, A0=None) -> tu
     """
     xp = namespace(past, u, A0)
     t = past.shape[1]
-    power, dpower = _decay_powers(decay, t, past)
+    power, dpower = _powers(decay, t, past)
     scores = _matvec(past, u)  # s_τ = h_τ · u, (B, t)
     y = _matvec(xp.matrix_transpose(past), (fast_lr * power) * scores)  # Σ_τ w_τ s_τ h_τ
     if A0 is not None:
@@ -197,7 +197,7 @@ def attention_read_with_write_backward(dy, cache: tuple) -> tuple:
     With r = k_t · dy and s = k_t · u:
     du = λ du_prev + η r k_t,  dk_t = η (s dy + r u),  dλ = Σ_b dy · (A_{t-1} u) + dλ_prev,
     dη = Σ_b s r + dη_prev, where the "_prev" terms are the attention read's backward applied
-    to λ dy (docs/variants.md §3).
+    to λ dy (docs/variants.md §3.3).
 
     Returns
     -------
@@ -227,7 +227,7 @@ def attention_memory_forward(past, decay: float, fast_lr: float, A0=None) -> tup
     """
     xp = namespace(past, A0)
     t = past.shape[1]
-    power, dpower = _decay_powers(decay, t, past)
+    power, dpower = _powers(decay, t, past)
     A = xp.matrix_transpose(past * (fast_lr * power)[None, :, None]) @ past  # Σ_τ w_τ h_τ h_τᵀ
     if A0 is not None:
         A = A + decay**t * A0

@@ -76,7 +76,7 @@ def boundary_forward(h_prev, drive, params: Params, cfg: FastWeightsConfig) -> t
 
 
 def boundary_backward(dz, dh0, dkey, cache: tuple) -> tuple:
-    """Backward of :func:`boundary_forward`, given the gradients on (z, h0, key).
+    """Backward of :func:`boundary_forward`, given the gradients on (z, h0, key) (docs/variants.md §3.1).
 
     "paper"/"lagged": dz_t = dz + act'(dh0), dh_{t-1} = Wᵀ dz_t + dkey, dW = dz_t h_{t-1}ᵀ.
     "preliminary": dh0 += Wᵀ dz + dkey, dz_t = act'(dh0), dh_{t-1} = Wᵀ dz_t,
