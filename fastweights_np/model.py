@@ -93,7 +93,7 @@ def loss_forward(
     (hs, state), core_cache = sequence_forward(params, x, cfg, decay=decay, fast_lr=fast_lr)
     logits, readout_cache = affine_forward(hs[:, -1, :], params["V"], params["c"])
     loss, xent_cache = softmax_xent_forward(logits, y)
-    return loss, (hs.shape, core_cache, readout_cache, xent_cache, (hs, state, logits))
+    return loss, (core_cache, readout_cache, xent_cache, (hs, state, logits))
 
 
 def forward_record(cache: tuple) -> dict:
@@ -107,16 +107,16 @@ def forward_record(cache: tuple) -> dict:
         "A_T" (B, H, H): the fast weights after the last step (the state's A)
         "logits" (B, O)
     """
-    _, core_cache, _, _, (hs, state, logits) = cache
+    core_cache, _, _, (hs, state, logits) = cache
     return {"h_inner": sequence_inner_states(core_cache), "hs": hs, "A_T": state.A, "logits": logits}
 
 
 def loss_backward(cache: tuple) -> dict:
     """The gradient of :func:`loss_forward`'s loss: params' keys plus "decay" and "fast_lr"."""
-    hs_shape, core_cache, readout_cache, xent_cache, _ = cache
+    core_cache, readout_cache, xent_cache, (hs, _, _) = cache
     dlogits = softmax_xent_backward(1.0, xent_cache)
     dh_T, dV, dc = affine_backward(dlogits, readout_cache)
-    dhs = zeros(namespace(dh_T), hs_shape, dh_T)
+    dhs = zeros(namespace(dh_T), hs.shape, dh_T)
     dhs[:, -1, :] = dh_T
     core_grads, _, _ = sequence_backward((dhs, None), core_cache)
     grads = {name: core_grads[name] for name in CORE_PARAM_NAMES}

@@ -290,3 +290,10 @@ def test_cli_export_reports_bad_options_without_traceback(capsys, tmp_path):
         main(["oracle", "export", "--timing", "late", "--out", str(tmp_path / "g.npz")])
     assert exc.value.code == 2 and "invalid choice: 'late'" in capsys.readouterr().err
     assert not (tmp_path / "g.npz").exists()
+
+
+def test_cli_export_reports_an_unwritable_path(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, _, err = _cli(capsys, "oracle", "export", "--out", str(blocker / "golden.npz"))
+    assert code == 2 and "cannot write" in err

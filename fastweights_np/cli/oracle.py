@@ -80,7 +80,11 @@ def run_export(args: argparse.Namespace) -> int:
         cfg, batch=args.batch, steps=args.steps, seed=args.seed, param_noise=args.param_noise,
         adam_steps=args.adam_steps, adam=AdamConfig(lr=args.adam_lr),
     )
-    path = save_golden(args.out, golden)
+    try:
+        path = save_golden(args.out, golden)
+    except OSError as exc:
+        print(f"fastweights-np oracle export: error: cannot write {args.out}: {exc}", file=sys.stderr)
+        return 2
     n_arrays = len(golden) - 1
     print(f"wrote {path}: {n_arrays} arrays, loss {float(golden['loss']):.6f} "
           f"(H={cfg.hidden_size} T={args.steps} S={cfg.inner_steps} B={args.batch} form={cfg.form} "

@@ -6,21 +6,12 @@ from fastweights_np.array_namespace import namespace
 
 
 def tanh_forward(v) -> tuple[object, object]:
-    """f(v) = tanh(v) elementwise.
-
-    Parameters
-    ----------
-    v : any shape
-
-    Returns
-    -------
-    out : same shape as ``v``
-    cache : out itself (the derivative is 1 − tanh²)
-    """
+    """out = tanh(v) elementwise, for ``v`` of any shape; the cache is ``out`` itself, since
+    the derivative is 1 − tanh(v)²."""
     out = namespace(v).tanh(v)
     return out, out
 
 
 def tanh_backward(dout, cache):
-    """dv = dout ⊙ (1 − tanh(v)²)."""
+    """dv = dout ⊙ (1 − tanh(v)²), from the cached tanh(v)."""
     return dout * (1.0 - cache * cache)
