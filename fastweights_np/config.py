@@ -16,6 +16,9 @@ import numpy as np
 
 FORMS = ("matrix", "attention")
 DTYPES = ("float32", "float64")
+TIMINGS = ("paper", "lagged", "preliminary")
+ACTIVATIONS = ("relu", "tanh")
+BACKENDS = ("numpy", "cupy")
 
 
 def _positive_int(name: str, value: Any) -> None:
@@ -60,6 +63,16 @@ class FastWeightsConfig:
         past hidden states (paper Eq. 4) without forming A. Same numbers to rounding.
     dtype : {"float32", "float64"}
         Floating type of parameters and computation.
+    fast_weight_timing : {"paper", "lagged", "preliminary"}
+        Which vector is written into A and when (docs/variants.md §1). "paper": A_t holds
+        h_1..h_{t-1} and is read at step t. "lagged": step t reads A_{t-1}, which holds only
+        h_1..h_{t-2}. "preliminary": A_t is written with the preliminary vector h_t^(0) before
+        the inner loop, and the sustained term is W h_t^(0) + C x_t + b.
+    activation : {"relu", "tanh"}
+        The nonlinearity f (the paper's is ReLU).
+    backend : {"numpy", "cupy"}
+        Where :func:`fastweights_np.loss_and_grad` runs: NumPy on the CPU, or the same
+        namespace-generic code on CuPy arrays on a GPU (docs/cupy.md).
     """
 
     input_size: int
@@ -73,6 +86,9 @@ class FastWeightsConfig:
     ln_eps: float = 1e-5
     form: str = "matrix"
     dtype: str = "float64"
+    fast_weight_timing: str = "paper"
+    activation: str = "relu"
+    backend: str = "numpy"
 
     def __post_init__(self) -> None:
         for name in ("input_size", "hidden_size", "output_size"):
@@ -93,6 +109,12 @@ class FastWeightsConfig:
             raise ValueError(f"form must be one of {FORMS}, got {self.form!r}")
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
+        if self.fast_weight_timing not in TIMINGS:
+            raise ValueError(f"fast_weight_timing must be one of {TIMINGS}, got {self.fast_weight_timing!r}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
         # Store plain Python scalars so that equality, hashing and JSON are predictable.
         for name in ("decay", "fast_lr", "ln_eps"):
             object.__setattr__(self, name, float(getattr(self, name)))

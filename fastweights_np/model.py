@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from fastweights_np.array_namespace import namespace, zeros
 from fastweights_np.config import FastWeightsConfig
 from fastweights_np.cores.fast_weights import CORE_PARAM_NAMES, sequence_backward, sequence_forward
+from fastweights_np.cores.fast_weights.sequence import sequence_inner_states
+from fastweights_np.cupy_backend import run_on_cupy
 from fastweights_np.ops import affine_backward, affine_forward, softmax_xent_backward, softmax_xent_forward
 from fastweights_np.params import check_model_params
 from fastweights_np.validation import check_float_array, check_labels
@@ -40,6 +43,12 @@ def hidden_states(params: Params, x: np.ndarray, cfg: FastWeightsConfig) -> np.n
     hs : (B, T, hidden_size) in cfg's dtype
     """
     x = check_inputs(params, x, cfg)
+    if cfg.backend == "cupy":
+        return run_on_cupy(_hidden_states_unchecked, params, x, cfg)
+    return _hidden_states_unchecked(params, x, cfg)
+
+
+def _hidden_states_unchecked(params: Params, x, cfg: FastWeightsConfig):
     (hs, _), _ = sequence_forward(params, x, cfg)
     return hs
 
@@ -62,6 +71,8 @@ def loss_and_grad(params: Params, x: np.ndarray, y: np.ndarray, cfg: FastWeights
     """
     x = check_inputs(params, x, cfg)
     y = check_labels("y", y, x.shape[0], cfg.output_size)
+    if cfg.backend == "cupy":
+        return run_on_cupy(loss_and_grad_unchecked, params, x, y, cfg)
     return loss_and_grad_unchecked(params, x, y, cfg)
 
 
@@ -79,19 +90,34 @@ def loss_forward(
     ``decay`` and ``fast_lr`` override cfg's λ and η without validation (gradient checks use
     them to differentiate at decay = 0 or 1).
     """
-    (hs, _), core_cache = sequence_forward(params, x, cfg, decay=decay, fast_lr=fast_lr)
-    logits, readout_cache = affine_forward(hs[:, -1], params["V"], params["c"])
+    (hs, state), core_cache = sequence_forward(params, x, cfg, decay=decay, fast_lr=fast_lr)
+    logits, readout_cache = affine_forward(hs[:, -1, :], params["V"], params["c"])
     loss, xent_cache = softmax_xent_forward(logits, y)
-    return loss, (hs.shape, core_cache, readout_cache, xent_cache)
+    return loss, (core_cache, readout_cache, xent_cache, (hs, state, logits))
+
+
+def forward_record(cache: tuple) -> dict:
+    """What the forward of :func:`loss_forward` computed, read from its cache (no recomputation).
+
+    Returns
+    -------
+    dict with
+        "h_inner" (B, T, S+1, H): every inner-loop state, h_inner[:, t-1, s] = h_t^(s)
+        "hs" (B, T, H): h_1..h_T
+        "A_T" (B, H, H): the fast weights after the last step (the state's A)
+        "logits" (B, O)
+    """
+    core_cache, _, _, (hs, state, logits) = cache
+    return {"h_inner": sequence_inner_states(core_cache), "hs": hs, "A_T": state.A, "logits": logits}
 
 
 def loss_backward(cache: tuple) -> dict:
     """The gradient of :func:`loss_forward`'s loss: params' keys plus "decay" and "fast_lr"."""
-    hs_shape, core_cache, readout_cache, xent_cache = cache
+    core_cache, readout_cache, xent_cache, (hs, _, _) = cache
     dlogits = softmax_xent_backward(1.0, xent_cache)
     dh_T, dV, dc = affine_backward(dlogits, readout_cache)
-    dhs = np.zeros(hs_shape, dtype=dh_T.dtype)
-    dhs[:, -1] = dh_T
+    dhs = zeros(namespace(dh_T), hs.shape, dh_T)
+    dhs[:, -1, :] = dh_T
     core_grads, _, _ = sequence_backward((dhs, None), core_cache)
     grads = {name: core_grads[name] for name in CORE_PARAM_NAMES}
     grads.update(V=dV, c=dc, decay=core_grads["decay"], fast_lr=core_grads["fast_lr"])

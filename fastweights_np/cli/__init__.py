@@ -7,9 +7,9 @@ import argparse
 import sys
 
 from fastweights_np import __version__
-from fastweights_np.cli import gradcheck
+from fastweights_np.cli import gradcheck, info, oracle
 
-SUBCOMMANDS = (gradcheck,)
+SUBCOMMANDS = (gradcheck, oracle, info)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,13 +1,15 @@
 """Differentiable ops, each a ``*_forward(...) -> (out, cache)`` / ``*_backward(dout, cache)`` pair.
 
 Every op works on arrays whose leading axes are batch-like (batch, time, ...) and whose last
-axis is the feature axis. Derivations: ``docs/math.md`` section 2.
+axis is the feature axis, in any array namespace (``fastweights_np.array_namespace``).
+Derivations: ``docs/math.md`` section 2; tanh: ``docs/variants.md``.
 """
 
 from fastweights_np.ops.affine import affine_backward, affine_forward
 from fastweights_np.ops.layernorm import layernorm_backward, layernorm_forward
 from fastweights_np.ops.relu import relu_backward, relu_forward
 from fastweights_np.ops.softmax_xent import softmax_xent_backward, softmax_xent_forward
+from fastweights_np.ops.tanh import tanh_backward, tanh_forward
 
 __all__ = [
     "affine_backward",
@@ -18,4 +20,6 @@ __all__ = [
     "relu_forward",
     "softmax_xent_backward",
     "softmax_xent_forward",
+    "tanh_backward",
+    "tanh_forward",
 ]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
+from fastweights_np.array_namespace import namespace
 
 
-def affine_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None) -> tuple[np.ndarray, tuple]:
+def affine_forward(x, W, b) -> tuple[object, tuple]:
     """y = W x + b, applied to every row of ``x``.
 
     Parameters
@@ -25,9 +25,7 @@ def affine_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None) -> tuple[
     return y, (x, W, b is not None)
 
 
-def affine_backward(
-    dy: np.ndarray, cache: tuple
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def affine_backward(dy, cache: tuple) -> tuple:
     """Gradients of y = W x + b.
 
     dx = W dy,  dW = Σ_rows dy xᵀ,  db = Σ_rows dy.
@@ -42,8 +40,9 @@ def affine_backward(
     dx : (..., n_in), dW : (n_out, n_in), db : (n_out,) or None
     """
     x, W, has_bias = cache
+    xp = namespace(dy, x)
     dx = dy @ W
-    dy2 = dy.reshape(-1, dy.shape[-1])
-    dW = dy2.T @ x.reshape(-1, x.shape[-1])
-    db = dy2.sum(axis=0) if has_bias else None
+    dy2 = xp.reshape(dy, (-1, dy.shape[-1]))  # every row of every leading axis
+    dW = dy2.T @ xp.reshape(x, (-1, x.shape[-1]))
+    db = xp.sum(dy2, axis=0) if has_bias else None
     return dx, dW, db

@@ -7,12 +7,10 @@ batch or time axes.
 
 from __future__ import annotations
 
-import numpy as np
+from fastweights_np.array_namespace import namespace
 
 
-def layernorm_forward(
-    v: np.ndarray, g: np.ndarray, beta: np.ndarray, eps: float
-) -> tuple[np.ndarray, tuple]:
+def layernorm_forward(v, g, beta, eps: float) -> tuple[object, tuple]:
     """LN(v) = g ⊙ v̂ + β with v̂ = (v − μ)/σ per row.
 
     Parameters
@@ -26,17 +24,16 @@ def layernorm_forward(
     out : (..., H)
     cache : (v̂, 1/σ, g)
     """
-    mu = v.mean(axis=-1, keepdims=True)
+    xp = namespace(v, g, beta)
+    mu = xp.mean(v, axis=-1, keepdims=True)
     centred = v - mu
-    var = (centred * centred).mean(axis=-1, keepdims=True)
-    inv_sigma = 1.0 / np.sqrt(var + eps)
+    var = xp.mean(centred * centred, axis=-1, keepdims=True)
+    inv_sigma = 1.0 / xp.sqrt(var + eps)
     v_hat = centred * inv_sigma
     return g * v_hat + beta, (v_hat, inv_sigma, g)
 
 
-def layernorm_backward(
-    dout: np.ndarray, cache: tuple
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def layernorm_backward(dout, cache: tuple) -> tuple:
     """Gradients of LN.
 
     With d̂ = dout ⊙ g:
@@ -52,13 +49,14 @@ def layernorm_backward(
     dv : (..., H), dg : (H,), dbeta : (H,)
     """
     v_hat, inv_sigma, g = cache
+    xp = namespace(dout, v_hat)
     d_hat = dout * g
     dv = inv_sigma * (
         d_hat
-        - d_hat.mean(axis=-1, keepdims=True)
-        - v_hat * (d_hat * v_hat).mean(axis=-1, keepdims=True)
+        - xp.mean(d_hat, axis=-1, keepdims=True)
+        - v_hat * xp.mean(d_hat * v_hat, axis=-1, keepdims=True)
     )
-    rows = dout.reshape(-1, dout.shape[-1])
-    dg = (rows * v_hat.reshape(rows.shape)).sum(axis=0)
-    dbeta = rows.sum(axis=0)
+    rows = xp.reshape(dout, (-1, dout.shape[-1]))
+    dg = xp.sum(rows * xp.reshape(v_hat, rows.shape), axis=0)
+    dbeta = xp.sum(rows, axis=0)
     return dv, dg, dbeta

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
+from fastweights_np.array_namespace import namespace
 
 
-def relu_forward(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def relu_forward(v) -> tuple[object, object]:
     """f(v) = max(v, 0) elementwise.
 
     Parameters
@@ -17,10 +17,12 @@ def relu_forward(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     out : same shape as ``v``
     cache : the mask v > 0
     """
+    xp = namespace(v)
     mask = v > 0
-    return v * mask, mask
+    return xp.where(mask, v, xp.zeros_like(v)), mask
 
 
-def relu_backward(dout: np.ndarray, cache: np.ndarray) -> np.ndarray:
+def relu_backward(dout, cache):
     """dv = dout ⊙ [v > 0] (the derivative at 0 is taken as 0)."""
-    return dout * cache
+    xp = namespace(dout)
+    return xp.where(cache, dout, xp.zeros_like(dout))

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
+from fastweights_np.array_namespace import namespace
 
 
-def softmax_xent_forward(logits: np.ndarray, y: np.ndarray) -> tuple[float, tuple]:
+def _one_hot(labels, n_classes: int, xp):
+    """(B, O) boolean array, True at [b, labels_b]."""
+    return labels[:, None] == xp.arange(n_classes, dtype=labels.dtype, device=labels.device)[None, :]
+
+
+def softmax_xent_forward(logits, y) -> tuple[float, tuple]:
     """L = −(1/B) Σ_b log softmax(logits_b)[y_b].
 
     log Σ_j exp(l_j) is taken as m + log1p(Σ_{j≠k} exp(l_j − m)) with k = argmax, m = l_k, so a
@@ -22,23 +27,25 @@ def softmax_xent_forward(logits: np.ndarray, y: np.ndarray) -> tuple[float, tupl
     loss : float
     cache : (log p, y) with log p = log softmax(logits), (B, O)
     """
-    rows = np.arange(logits.shape[0])
-    k = logits.argmax(axis=-1)
-    shifted = logits - logits[rows, k][:, None]
-    others = np.exp(shifted)
-    others[rows, k] = 0.0
-    log_p = shifted - np.log1p(others.sum(axis=-1, keepdims=True))
-    loss = -float(log_p[rows, y].mean())
+    xp = namespace(logits, y)
+    n_classes = logits.shape[-1]
+    zero = xp.zeros_like(logits)
+    is_max = _one_hot(xp.argmax(logits, axis=-1), n_classes, xp)  # k = argmax
+    m = xp.sum(xp.where(is_max, logits, zero), axis=-1, keepdims=True)  # m = l_k
+    shifted = logits - m
+    others = xp.where(is_max, zero, xp.exp(shifted))  # exp(l_j − m), j ≠ k
+    log_p = shifted - xp.log1p(xp.sum(others, axis=-1, keepdims=True))
+    picked = xp.sum(xp.where(_one_hot(y, n_classes, xp), log_p, zero), axis=-1)  # log p[b, y_b]
+    loss = -float(xp.mean(picked))
     return loss, (log_p, y)
 
 
-def softmax_xent_backward(dloss: float, cache: tuple) -> np.ndarray:
+def softmax_xent_backward(dloss: float, cache: tuple):
     """dlogits = dloss · (p − onehot(y)) / B, shape (B, O).
 
     p_y − 1 is taken as expm1(log p_y), which keeps it when p_y rounds to 1.
     """
     log_p, y = cache
-    rows = np.arange(log_p.shape[0])
-    dlogits = np.exp(log_p)
-    dlogits[rows, y] = np.expm1(log_p[rows, y])
+    xp = namespace(log_p, y)
+    dlogits = xp.where(_one_hot(y, log_p.shape[-1], xp), xp.expm1(log_p), xp.exp(log_p))
     return dlogits * (dloss / log_p.shape[0])

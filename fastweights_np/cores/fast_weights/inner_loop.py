@@ -1,107 +1,170 @@
 """The inner loop of one time step (paper Eq. 5; Eq. 2 without layer norm).
 
-    h^(0) = f(z)            (or f(LN(z)) with ln_preliminary)
-    h^(s) = f(LN(z + A_t h^(s-1))),   s = 1..S
+    h^(0) = f(z)            (or f(LN(z)) with ln_preliminary)   the preliminary vector
+    h^(s) = f(LN(z + A_t h^(s-1))),   s = 1..S                  the iterations
     h_t   = h^(S)
 
-The loop does not know how A_t u is computed: it is handed a ``read`` function
-(u ↦ (A_t u, cache)) and, in the backward, the matching ``read_backward``. The matrix and
-attention forms share this code. Derivation: ``docs/math.md`` §4.
+f is ReLU, or tanh with ``activation="tanh"``. The loop does not know how A_t u is computed:
+it is handed a ``read`` function (u ↦ (A_t u, cache)) and, in the backward, the matching
+``read_backward``. The matrix and attention forms share this code. The preliminary vector and
+the iterations are separate functions because the "preliminary" timing writes h^(0) into the
+memory between them (docs/variants.md §1). Derivation: ``docs/math.md`` §4.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
-
+from fastweights_np.array_namespace import namespace, zeros
 from fastweights_np.config import FastWeightsConfig
-from fastweights_np.ops import layernorm_backward, layernorm_forward, relu_backward, relu_forward
+from fastweights_np.ops import (
+    layernorm_backward,
+    layernorm_forward,
+    relu_backward,
+    relu_forward,
+    tanh_backward,
+    tanh_forward,
+)
 
-Read = Callable[[np.ndarray], tuple[np.ndarray, tuple]]
-ReadBackward = Callable[[np.ndarray, tuple], tuple]
+Read = Callable[[object], tuple[object, tuple]]
+ReadBackward = Callable[[object, tuple], tuple]
+
+NONLINEARITIES = {"relu": (relu_forward, relu_backward), "tanh": (tanh_forward, tanh_backward)}
 
 
-def activation_forward(
-    v: np.ndarray, g: np.ndarray, beta: np.ndarray, use_ln: bool, eps: float
-) -> tuple[np.ndarray, tuple]:
-    """f(LN(v)) if ``use_ln`` else f(v), with f = ReLU. Shapes (B, H) → (B, H)."""
+def activation_forward(v, g, beta, use_ln: bool, eps: float, activation: str = "relu") -> tuple[object, tuple]:
+    """f(LN(v)) if ``use_ln`` else f(v), with f = ReLU or tanh. Shapes (B, H) → (B, H)."""
     ln_cache = None
     if use_ln:
         v, ln_cache = layernorm_forward(v, g, beta, eps)
-    out, relu_cache = relu_forward(v)
-    return out, (ln_cache, relu_cache)
+    f_forward, _ = NONLINEARITIES[activation]
+    out, f_cache = f_forward(v)
+    return out, (ln_cache, activation, f_cache)
 
 
-def activation_backward(
-    dout: np.ndarray, cache: tuple
-) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+def activation_backward(dout, cache: tuple) -> tuple:
     """Backward of :func:`activation_forward`: (dv, dg, dbeta); dg, dbeta are None without LN."""
-    ln_cache, relu_cache = cache
-    dv = relu_backward(dout, relu_cache)
+    ln_cache, activation, f_cache = cache
+    _, f_backward = NONLINEARITIES[activation]
+    dv = f_backward(dout, f_cache)
     if ln_cache is None:
         return dv, None, None
     return layernorm_backward(dv, ln_cache)
 
 
-def inner_loop_forward(
-    z: np.ndarray, read: Read, g: np.ndarray, beta: np.ndarray, cfg: FastWeightsConfig
-) -> tuple[np.ndarray, tuple]:
+def preliminary_forward(z, g, beta, cfg: FastWeightsConfig) -> tuple[object, tuple]:
+    """h^(0) = f(z), or f(LN(z)) with ``cfg.ln_preliminary``. Shapes (B, H) → (B, H)."""
+    return activation_forward(z, g, beta, cfg.ln_preliminary, cfg.ln_eps, cfg.activation)
+
+
+def preliminary_backward(dh0, cache: tuple) -> tuple:
+    """Backward of :func:`preliminary_forward`: (dz, dg, dbeta); dg, dbeta are None without LN."""
+    return activation_backward(dh0, cache)
+
+
+def iterations_forward(z, h0, read: Read, g, beta, cfg: FastWeightsConfig) -> tuple[object, tuple]:
+    """h^(s) = f(LN(z + A_t h^(s-1))) for s = 1..S, from h^(0) = ``h0``.
+
+    Parameters
+    ----------
+    z : (B, H), the sustained boundary condition
+    h0 : (B, H), the preliminary vector h^(0)
+    read : u ↦ (A_t u, cache)
+    g, beta : (H,)
+    cfg : uses inner_steps, layer_norm, ln_eps, activation
+
+    Returns
+    -------
+    h : (B, H), h^(S) (= h0 when S = 0)
+    cache : the caches of each iteration, and the states (h^(0), ..., h^(S)) themselves
+        (references to arrays that exist anyway; :func:`inner_states` reads them)
+    """
+    h = h0
+    iterations = []
+    states = [h0]
+    for _ in range(cfg.inner_steps):
+        Ah, read_cache = read(h)
+        h, act_cache = activation_forward(z + Ah, g, beta, cfg.layer_norm, cfg.ln_eps, cfg.activation)
+        iterations.append((read_cache, act_cache))
+        states.append(h)
+    return h, (iterations, tuple(states))
+
+
+def iterations_backward(dh, cache: tuple, read_backward: ReadBackward) -> tuple:
+    """Backward of :func:`iterations_forward`.
+
+    Going s = S..1 with dh^(S) = dh and a^(s) = z + A_t h^(s-1):
+    da^(s) = act'(dh^(s)),  dz += da^(s),  (dh^(s-1), d-memory) = read_backward(da^(s)).
+
+    Returns
+    -------
+    dz : (B, H), dh0 : (B, H)
+    dg, dbeta : (H,)
+    memory_grads : for each iteration (in the order s = S..1) the tuple read_backward
+        returned after du, i.e. the gradient with respect to the memory in the form's own
+        terms; the caller adds them up.
+    """
+    iterations, _ = cache
+    xp = namespace(dh)
+    dz = xp.zeros_like(dh)
+    dg = zeros(xp, (dh.shape[-1],), dh)
+    dbeta = xp.zeros_like(dg)
+    memory_grads = []
+    for read_cache, act_cache in reversed(iterations):
+        da, dg_s, dbeta_s = activation_backward(dh, act_cache)
+        if dg_s is not None:
+            dg = dg + dg_s
+            dbeta = dbeta + dbeta_s
+        dz = dz + da
+        dh, *dmemory = read_backward(da, read_cache)
+        memory_grads.append(tuple(dmemory))
+    return dz, dh, dg, dbeta, memory_grads
+
+
+def inner_states(cache: tuple) -> tuple:
+    """The states (h^(0), h^(1), ..., h^(S)) recorded in the cache of :func:`iterations_forward`
+    (or, given its cache, of :func:`inner_loop_forward`), each (B, H)."""
+    return cache[-1]
+
+
+def inner_loop_forward(z, read: Read, g, beta, cfg: FastWeightsConfig) -> tuple[object, tuple]:
     """h_t from the boundary condition z_t = W h_{t-1} + C x_t + b (Eq. 5).
+
+    The preliminary vector (:func:`preliminary_forward`) followed by the iterations
+    (:func:`iterations_forward`) on the same z.
 
     Parameters
     ----------
     z : (B, H)
     read : u ↦ (A_t u, cache), u and A_t u of shape (B, H)
     g, beta : (H,) layer-norm gain and bias, shared by every iteration
-    cfg : uses inner_steps, layer_norm, ln_preliminary, ln_eps
+    cfg : uses inner_steps, layer_norm, ln_preliminary, ln_eps, activation
 
     Returns
     -------
     h : (B, H), h_t = h^(S)
-    cache : the caches of h^(0) and of each iteration s = 1..S
+    cache : the caches of h^(0) and of each iteration s = 1..S, and the states h^(0..S)
     """
-    h, first = activation_forward(z, g, beta, cfg.ln_preliminary, cfg.ln_eps)
-    iterations = []
-    for _ in range(cfg.inner_steps):
-        Ah, read_cache = read(h)
-        h, act_cache = activation_forward(z + Ah, g, beta, cfg.layer_norm, cfg.ln_eps)
-        iterations.append((read_cache, act_cache))
-    return h, (first, iterations)
+    h0, first = preliminary_forward(z, g, beta, cfg)
+    h, (iterations, states) = iterations_forward(z, h0, read, g, beta, cfg)
+    return h, (first, iterations, states)
 
 
-def inner_loop_backward(
-    dh: np.ndarray, cache: tuple, read_backward: ReadBackward
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple]]:
+def inner_loop_backward(dh, cache: tuple, read_backward: ReadBackward) -> tuple:
     """Backward of :func:`inner_loop_forward`.
 
-    Going s = S..1 with dh^(S) = dh_t and a^(s) = z + A_t h^(s-1):
-    da^(s) = act'(dh^(s)),  dz += da^(s),  (dh^(s-1), d-memory) = read_backward(da^(s)),
-    and finally dz += act'(dh^(0)) for the preliminary vector.
+    The iterations' backward, then dz += act'(dh^(0)) for the preliminary vector.
 
     Returns
     -------
     dz : (B, H)
     dg, dbeta : (H,)
-    memory_grads : for each iteration (in the order s = S..1) the tuple read_backward
-        returned after du, i.e. the gradient with respect to the memory A_t in the form's
-        own terms; the caller adds them up.
+    memory_grads : as in :func:`iterations_backward`
     """
-    first, iterations = cache
-    dz = np.zeros_like(dh)
-    dg = np.zeros(dh.shape[-1], dtype=dh.dtype)
-    dbeta = np.zeros_like(dg)
-    memory_grads = []
-    for read_cache, act_cache in reversed(iterations):
-        da, dg_s, dbeta_s = activation_backward(dh, act_cache)
-        if dg_s is not None:
-            dg += dg_s
-            dbeta += dbeta_s
-        dz += da
-        dh, *dmemory = read_backward(da, read_cache)
-        memory_grads.append(tuple(dmemory))
-    dz0, dg_0, dbeta_0 = activation_backward(dh, first)
+    first, iterations, states = cache
+    dz, dh0, dg, dbeta, memory_grads = iterations_backward(dh, (iterations, states), read_backward)
+    dz0, dg_0, dbeta_0 = preliminary_backward(dh0, first)
     if dg_0 is not None:
-        dg += dg_0
-        dbeta += dbeta_0
+        dg = dg + dg_0
+        dbeta = dbeta + dbeta_0
     return dz + dz0, dg, dbeta, memory_grads

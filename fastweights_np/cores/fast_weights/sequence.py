@@ -2,13 +2,14 @@
 
 For t = 1..T, from the initial state (h_0, A_0) (zero unless given):
 
-    A_t = λ A_{t-1} + η h_{t-1} h_{t-1}ᵀ
+    A_t = λ A_{t-1} + η k_t k_tᵀ,  k_t = h_{t-1}    (h_t^(0) in the "preliminary" timing)
     z_t = W h_{t-1} + C x_t + b
-    h_t = inner loop (Eq. 5)
+    h_t = inner loop (Eq. 5) reading A_t            (A_{t-1} in the "lagged" timing)
 
-The state carried between runs is (h_t, A_t): A_t is the memory that step t used, so a run
-continued from (h_T, A_T) computes exactly what one longer run would. Derivation of the
-backward, including how dA_t feeds every past h: ``docs/math.md`` §5–§6.
+The state carried between runs is (h_t, A_t): A_t is the memory after step t's write, so a run
+continued from (h_T, A_T) computes exactly what one longer run would, in every timing.
+Derivation of the backward, including how dA_t feeds every past h: ``docs/math.md`` §5–§6;
+the timings: ``docs/variants.md``. Arrays may come from any array namespace.
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ from typing import NamedTuple
 
 import numpy as np
 
+from fastweights_np.array_namespace import namespace, zeros
 from fastweights_np.config import FastWeightsConfig
 from fastweights_np.cores.fast_weights.memory import attention_memory_backward, attention_memory_forward
 from fastweights_np.cores.fast_weights.step import (
-    attention_step_backward,
-    attention_step_forward,
+    attention_keys_step_backward,
+    attention_keys_step_forward,
     matrix_step_backward,
     matrix_step_forward,
+    step_inner_states,
 )
 from fastweights_np.ops import affine_backward, affine_forward
 from fastweights_np.validation import check_float_array
@@ -40,7 +43,8 @@ class FastWeightsState(NamedTuple):
 
 def zero_grads(params: dict[str, np.ndarray]) -> dict:
     """Zero gradients for the core parameters, plus 0.0 for decay and fast_lr."""
-    grads: dict = {name: np.zeros_like(params[name]) for name in CORE_PARAM_NAMES}
+    xp = namespace(*(params[name] for name in CORE_PARAM_NAMES))
+    grads: dict = {name: xp.zeros_like(params[name]) for name in CORE_PARAM_NAMES}
     grads["decay"] = 0.0
     grads["fast_lr"] = 0.0
     return grads
@@ -51,31 +55,41 @@ def _accumulate(total: dict, part: dict) -> None:
         total[name] = total[name] + value
 
 
-def check_state(name: str, state: object, batch: int, hidden: int, dtype: np.dtype) -> FastWeightsState:
-    """Check a carried state: a FastWeightsState (or (h, A) pair) of shapes (B, H), (B, H, H)."""
+def check_state(name: str, state: object, batch: int, hidden: int, dtype) -> FastWeightsState:
+    """Check a carried state: a FastWeightsState (or (h, A) pair) of shapes (B, H), (B, H, H).
+
+    NumPy arrays get every check of :func:`fastweights_np.validation.check_float_array`; arrays of
+    another namespace (on a GPU, say) get the shape and dtype checks only.
+    """
     if not isinstance(state, tuple) or len(state) != 2:
         raise TypeError(f"{name} must be a FastWeightsState(h, A) or an (h, A) pair, got {type(state).__name__}")
+    if namespace(*state) is not np:
+        for part, a, shape in (("h", state[0], (batch, hidden)), ("A", state[1], (batch, hidden, hidden))):
+            if tuple(a.shape) != shape or a.dtype != dtype:
+                raise ValueError(f"{name}.{part} must be {dtype} of shape {shape}, got {a.dtype} {tuple(a.shape)}")
+        return FastWeightsState(*state)
     h = check_float_array(f"{name}.h", state[0], (batch, hidden), dtype)
     A = check_float_array(f"{name}.A", state[1], (batch, hidden, hidden), dtype)
     return FastWeightsState(h, A)
 
 
 def sequence_forward(
-    params: dict[str, np.ndarray],
-    x: np.ndarray,
+    params: dict,
+    x,
     cfg: FastWeightsConfig,
     state0: FastWeightsState | None = None,
     *,
     decay: float | None = None,
     fast_lr: float | None = None,
-) -> tuple[tuple[np.ndarray, FastWeightsState], tuple]:
+) -> tuple[tuple, tuple]:
     """Run the core over x_1..x_T from (h_0, A_0).
 
     Parameters
     ----------
     params : W (H, H), C (H, I), b (H,), g (H,), beta (H,) in the config's dtype
     x : (B, T, I)
-    cfg : the model's options; ``cfg.form`` picks the matrix or the attention form
+    cfg : the model's options; ``cfg.form`` picks the matrix or the attention form,
+        ``cfg.fast_weight_timing`` the timing of the memory
     state0 : (h_0 (B, H), A_0 (B, H, H)), or None for zeros
     decay, fast_lr : override cfg's λ and η without validation (gradient checks use this
         to differentiate with respect to them at the ends of their range)
@@ -83,48 +97,47 @@ def sequence_forward(
     Returns
     -------
     (hs, state) : hs (B, T, H) holds h_1..h_T; state = (h_T, A_T)
-    cache : for :func:`sequence_backward`
+    cache : for :func:`sequence_backward` (and :func:`sequence_inner_states`)
     """
     lam = cfg.decay if decay is None else decay
     eta = cfg.fast_lr if fast_lr is None else fast_lr
+    xp = namespace(x, *(params[name] for name in CORE_PARAM_NAMES))
     B, T, _ = x.shape
     H = cfg.hidden_size
-    dtype = x.dtype
     if state0 is not None:
-        state0 = check_state("state0", state0, B, H, dtype)
+        state0 = check_state("state0", state0, B, H, x.dtype)
     drive, drive_cache = affine_forward(x, params["C"], params["b"])  # d_t = C x_t + b, all t
-    h0 = np.zeros((B, H), dtype) if state0 is None else state0.h
+    h = zeros(xp, (B, H), x) if state0 is None else state0.h
     A0 = None if state0 is None else state0.A
+    hs = []
+    steps = []
 
     if cfg.form == "matrix":
-        h, A = h0, np.zeros((B, H, H), dtype) if A0 is None else A0
-        hs = np.empty((B, T, H), dtype)
-        steps = []
+        A = zeros(xp, (B, H, H), x) if A0 is None else A0
         for t in range(T):
-            (h, A), step_cache = matrix_step_forward(h, A, drive[:, t], params, lam, eta, cfg)
-            hs[:, t] = h
+            (h, A), step_cache = matrix_step_forward(h, A, drive[:, t, :], params, lam, eta, cfg)
+            hs.append(h)
             steps.append(step_cache)
         state = FastWeightsState(h, A)
         memory_cache = None
     else:
-        # past[:, τ] = h_τ for τ = 0..T; step t reads h_0..h_{t-1} = past[:, :t].
-        past = np.empty((B, T + 1, H), dtype)
-        past[:, 0] = h0
-        steps = []
-        for t in range(1, T + 1):
-            h, step_cache = attention_step_forward(past[:, :t], drive[:, t - 1], params, lam, eta, A0, cfg)
-            past[:, t] = h
+        # keys[:, τ-1] = k_τ, the vector step τ wrote into the memory; step t reads keys[:, :t-1]
+        # (a view: later writes go to later positions only).
+        keys = zeros(xp, (B, T, H), x)
+        for t in range(T):
+            (h, key), step_cache = attention_keys_step_forward(
+                h, keys[:, :t, :], drive[:, t, :], params, lam, eta, A0, cfg
+            )
+            keys[:, t, :] = key
+            hs.append(h)
             steps.append(step_cache)
-        hs = past[:, 1:]
-        A_T, memory_cache = attention_memory_forward(past[:, :T], lam, eta, A0)
-        state = FastWeightsState(past[:, T], A_T)
+        A_T, memory_cache = attention_memory_forward(keys, lam, eta, A0)
+        state = FastWeightsState(h, A_T)
     cache = (cfg.form, drive_cache, steps, memory_cache, state0 is not None, params)
-    return (hs, state), cache
+    return (xp.stack(hs, axis=1), state), cache
 
 
-def sequence_backward(
-    dout: tuple[np.ndarray, FastWeightsState | None], cache: tuple
-) -> tuple[dict, np.ndarray, FastWeightsState | None]:
+def sequence_backward(dout: tuple, cache: tuple) -> tuple[dict, object, FastWeightsState | None]:
     """Backpropagation through time for :func:`sequence_forward`.
 
     Parameters
@@ -141,37 +154,52 @@ def sequence_backward(
     """
     dhs, dstate = dout
     form, drive_cache, steps, memory_cache, had_state0, params = cache
+    xp = namespace(dhs)
     B, T, H = dhs.shape
     grads = zero_grads(params)
-    ddrive = np.empty_like(dhs)
+    ddrives = []  # dd_T, ..., dd_1
+    dh = zeros(xp, (B, H), dhs) if dstate is None else dstate.h
 
     if form == "matrix":
-        dh = np.zeros((B, H), dhs.dtype) if dstate is None else dstate.h
-        dA = np.zeros((B, H, H), dhs.dtype) if dstate is None else dstate.A
+        dA = zeros(xp, (B, H, H), dhs) if dstate is None else dstate.A
         for t in reversed(range(T)):
-            dh, dA, ddrive[:, t], step_grads = matrix_step_backward((dhs[:, t] + dh, dA), steps[t])
+            dh, dA, ddrive, step_grads = matrix_step_backward((dhs[:, t, :] + dh, dA), steps[t])
+            ddrives.append(ddrive)
             _accumulate(grads, step_grads)
-        dh0, dA0 = dh, dA
+        dA0 = dA
     else:
-        # dpast[:, τ] collects the gradient on h_τ; it is complete when step τ is reached
-        # because every step t > τ has already deposited its share.
-        dpast = np.zeros((B, T + 1, H), dhs.dtype)
-        dpast[:, 1:] = dhs
+        # dkeys[:, τ-1] collects the gradient on k_τ; it is complete when step τ is reached
+        # because every later step has already deposited its share.
+        dkeys = zeros(xp, (B, T, H), dhs)
         dA0 = None
         if dstate is not None:
-            dpast[:, T] += dstate.h
-            dpast_A, ddecay, dfast_lr, dA0 = attention_memory_backward(dstate.A, memory_cache)
-            dpast[:, :T] += dpast_A
+            dkeys_A, ddecay, dfast_lr, dA0 = attention_memory_backward(dstate.A, memory_cache)
+            dkeys = dkeys + dkeys_A
             _accumulate(grads, {"decay": ddecay, "fast_lr": dfast_lr})
-        for t in reversed(range(1, T + 1)):
-            dpast_t, ddrive[:, t - 1], step_grads, dA0_t = attention_step_backward(dpast[:, t], steps[t - 1])
-            dpast[:, :t] += dpast_t
+        for t in reversed(range(T)):
+            dh, dkeys_prev, ddrive, step_grads, dA0_t = attention_keys_step_backward(
+                (dhs[:, t, :] + dh, dkeys[:, t, :]), steps[t]
+            )
+            dkeys[:, :t, :] += dkeys_prev
+            ddrives.append(ddrive)
             _accumulate(grads, step_grads)
             if dA0_t is not None:
                 dA0 = dA0_t if dA0 is None else dA0 + dA0_t
-        dh0 = dpast[:, 0]
         if had_state0 and dA0 is None:
-            dA0 = np.zeros((B, H, H), dhs.dtype)
+            dA0 = zeros(xp, (B, H, H), dhs)
 
-    dx, grads["C"], grads["b"] = affine_backward(ddrive, drive_cache)
-    return grads, dx, (FastWeightsState(dh0, dA0) if had_state0 else None)
+    dx, grads["C"], grads["b"] = affine_backward(xp.stack(ddrives[::-1], axis=1), drive_cache)
+    return grads, dx, (FastWeightsState(dh, dA0) if had_state0 else None)
+
+
+def sequence_inner_states(cache: tuple):
+    """Every inner-loop state of a run, read from :func:`sequence_forward`'s cache.
+
+    Returns
+    -------
+    states : (B, T, S+1, H) with states[:, t-1, s] = h_t^(s); states[:, :, 0] are the
+        preliminary vectors and states[:, :, S] = hs.
+    """
+    steps = cache[2]
+    xp = namespace(*step_inner_states(steps[0]))
+    return xp.stack([xp.stack(step_inner_states(c), axis=1) for c in steps], axis=1)

@@ -1,0 +1,35 @@
+"""The oracle: golden vectors of the reference for other implementations, and their comparison.
+
+See docs/oracle.md. ``fastweights-np oracle export`` / ``compare`` are the command-line faces.
+"""
+
+from fastweights_np.oracle.compare import TOLERANCES, ComparisonReport, TensorComparison, compare, compare_tensor
+from fastweights_np.oracle.export import array_meaning, draw_problem, golden_from_inputs, golden_vectors
+from fastweights_np.oracle.format import (
+    FORMAT_VERSION,
+    MANIFEST_KEY,
+    OracleFileError,
+    load_golden,
+    read_arrays,
+    read_manifest,
+    save_golden,
+)
+
+__all__ = [
+    "FORMAT_VERSION",
+    "MANIFEST_KEY",
+    "TOLERANCES",
+    "ComparisonReport",
+    "OracleFileError",
+    "TensorComparison",
+    "array_meaning",
+    "compare",
+    "compare_tensor",
+    "draw_problem",
+    "golden_from_inputs",
+    "golden_vectors",
+    "load_golden",
+    "read_arrays",
+    "read_manifest",
+    "save_golden",
+]

@@ -1,0 +1,177 @@
+"""Golden vectors: everything the reference computes for one small problem, as named arrays.
+
+:func:`golden_vectors` draws a problem (parameters near the paper's initialisation, inputs,
+labels) from a seed; :func:`golden_from_inputs` computes the golden vectors for given ones.
+Both return the dict that :func:`fastweights_np.oracle.save_golden` writes: the arrays and the
+``__manifest__`` (fastweights_np/oracle/format.py). One forward and one backward of the
+reference give the states, logits, loss and gradients (read from the forward's cache, not
+recomputed); the Adam run then takes k steps on the same batch.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+
+import numpy as np
+
+from fastweights_np import __version__
+from fastweights_np.config import FastWeightsConfig
+from fastweights_np.cupy_backend import run_on_cupy
+from fastweights_np.model import check_inputs, forward_record, loss_and_grad_unchecked, loss_backward, loss_forward
+from fastweights_np.optim import AdamConfig, adam_init, adam_step
+from fastweights_np.oracle.format import FORMAT_VERSION, MANIFEST_KEY, manifest_array
+from fastweights_np.params import PARAM_NAMES, init_params
+from fastweights_np.validation import check_labels
+
+_PARAM_MEANINGS = {
+    "W": "W (H, H): recurrent slow weights, z_t = W h_{t-1} + C x_t + b",
+    "C": "C (H, I): input weights",
+    "b": "b (H,): bias of z_t",
+    "g": "g (H,): layer-norm gain",
+    "beta": "beta (H,): layer-norm bias",
+    "V": "V (O, H): readout, logits = V h_T + c",
+    "c": "c (O,): readout bias",
+}
+
+
+def array_meaning(name: str) -> str:
+    """What the golden array ``name`` holds, in the notation of docs/oracle.md."""
+    fixed = {
+        "x": "inputs, x[b, t-1] = x_t of sequence b, shape (B, T, I)",
+        "y": "integer class labels, shape (B,)",
+        "h_inner": "every inner-loop state, h_inner[b, t-1, s] = h_t^(s), s = 0..S "
+        "(s = 0: the preliminary vector; s = S: h_t), shape (B, T, S+1, H)",
+        "hs": "h_1..h_T, hs[b, t-1] = h_t = h_inner[b, t-1, S], shape (B, T, H)",
+        "A_T": "fast weights after the last step (the carried state's A), from A_0 = 0, shape (B, H, H)",
+        "logits": "V h_T + c, shape (B, O)",
+        "loss": "mean over the batch of -log softmax(logits_b)[y_b]",
+        "grad.decay": "d loss / d lambda (decay)",
+        "grad.fast_lr": "d loss / d eta (fast_lr)",
+        "adam.loss": "loss at the parameters after 0, 1, ..., k Adam steps on this batch (adam.loss[0] = loss)",
+    }
+    if name in fixed:
+        return fixed[name]
+    group, _, param = name.rpartition(".")
+    if group == "params":
+        return _PARAM_MEANINGS[param]
+    if group == "grad":
+        return f"d loss / d {param}, same shape as params.{param}"
+    if group == "adam.params":
+        return f"params.{param} after k Adam steps on this batch (decay and fast_lr held fixed)"
+    raise KeyError(f"no golden array is called {name!r}")
+
+
+def _golden_arrays(params: dict, x, y, cfg: FastWeightsConfig, *, adam_steps: int, adam: AdamConfig) -> dict:
+    """The golden arrays, in the namespace of the inputs (the manifest is added by the caller)."""
+    dtype = cfg.np_dtype
+    loss, cache = loss_forward(params, x, y, cfg)
+    record = forward_record(cache)
+    grads = loss_backward(cache)
+    arrays = {"x": x, "y": y}
+    arrays.update({f"params.{name}": params[name] for name in PARAM_NAMES})
+    arrays.update({name: record[name] for name in ("h_inner", "hs", "A_T", "logits")})
+    arrays["loss"] = np.asarray(loss, dtype=dtype)
+    arrays.update({f"grad.{name}": grads[name] for name in PARAM_NAMES})
+    arrays["grad.decay"] = np.asarray(grads["decay"], dtype=dtype)
+    arrays["grad.fast_lr"] = np.asarray(grads["fast_lr"], dtype=dtype)
+    if adam_steps > 0:
+        theta = {name: params[name] for name in PARAM_NAMES}
+        state = adam_init(theta)
+        losses = [loss]
+        for _ in range(adam_steps):
+            theta, state = adam_step(theta, grads, state, adam)
+            loss_k, grads = loss_and_grad_unchecked(theta, x, y, cfg)
+            losses.append(loss_k)
+        arrays["adam.loss"] = np.asarray(losses, dtype=dtype)
+        arrays.update({f"adam.params.{name}": theta[name] for name in PARAM_NAMES})
+    return arrays
+
+
+def golden_from_inputs(
+    params: dict,
+    x: np.ndarray,
+    y: np.ndarray,
+    cfg: FastWeightsConfig,
+    *,
+    adam_steps: int = 3,
+    adam: AdamConfig | None = None,
+    settings: dict | None = None,
+) -> dict[str, np.ndarray]:
+    """Golden vectors of the reference at the given parameters and batch.
+
+    Parameters
+    ----------
+    params, x, y, cfg : as for :func:`fastweights_np.loss_and_grad` (checked the same way);
+        ``cfg.backend = "cupy"`` computes on the GPU
+    adam_steps : k >= 0, the Adam steps to take on this batch (0 leaves out the adam.* arrays)
+    adam : Adam's hyperparameters (default: lr 1e-3, β1 0.9, β2 0.999, ε 1e-8)
+    settings : extra facts for the manifest's "settings" (how the problem was drawn)
+
+    Returns
+    -------
+    dict of NumPy arrays (names and meanings: docs/oracle.md) plus "__manifest__"
+    """
+    x = check_inputs(params, x, cfg)
+    y = check_labels("y", y, x.shape[0], cfg.output_size)
+    if isinstance(adam_steps, bool) or not isinstance(adam_steps, int) or adam_steps < 0:
+        raise ValueError(f"adam_steps must be a non-negative integer, got {adam_steps!r}")
+    adam = AdamConfig() if adam is None else adam
+    compute = partial(_golden_arrays, adam_steps=adam_steps, adam=adam)
+    arrays = run_on_cupy(compute, params, x, y, cfg) if cfg.backend == "cupy" else compute(params, x, y, cfg)
+    arrays = {name: np.asarray(a) for name, a in arrays.items()}
+    manifest = {
+        "format": FORMAT_VERSION,
+        "created_by": f"fastweights_np {__version__}",
+        "config": json.loads(cfg.to_json()),
+        "settings": dict(settings or {}, batch=int(x.shape[0]), steps=int(x.shape[1]),
+                         adam={"steps": adam_steps, "lr": adam.lr, "beta1": adam.beta1,
+                               "beta2": adam.beta2, "eps": adam.eps}),
+        "arrays": {
+            name: {"shape": list(a.shape), "dtype": str(a.dtype), "meaning": array_meaning(name)}
+            for name, a in arrays.items()
+        },
+    }
+    arrays[MANIFEST_KEY] = manifest_array(manifest)
+    return arrays
+
+
+def draw_problem(
+    cfg: FastWeightsConfig, *, batch: int = 3, steps: int = 5, seed: int = 0, param_noise: float = 0.1
+) -> tuple[dict, np.ndarray, np.ndarray]:
+    """A small problem from ``seed``: (params, x, y) in ``cfg.dtype``.
+
+    params = the paper's initialisation (:func:`fastweights_np.init_params`) plus
+    ``param_noise`` · N(0, 1) on every entry, so that no entry sits at a special value;
+    x ~ N(0, 1) of shape (batch, steps, I); y uniform in [0, O). Drawn in float64, then cast.
+    """
+    if isinstance(param_noise, bool) or not isinstance(param_noise, int | float) or not param_noise >= 0:
+        raise ValueError(f"param_noise must be a number >= 0, got {param_noise!r}")
+    cfg64 = cfg.replace(dtype="float64")
+    rng = np.random.default_rng(seed)
+    params = {k: v + param_noise * rng.standard_normal(v.shape) for k, v in init_params(cfg64, seed).items()}
+    x = rng.standard_normal((batch, steps, cfg.input_size))
+    y = rng.integers(0, cfg.output_size, batch)
+    return {k: v.astype(cfg.np_dtype) for k, v in params.items()}, x.astype(cfg.np_dtype), y
+
+
+def golden_vectors(
+    cfg: FastWeightsConfig,
+    *,
+    batch: int = 3,
+    steps: int = 5,
+    seed: int = 0,
+    param_noise: float = 0.1,
+    adam_steps: int = 3,
+    adam: AdamConfig | None = None,
+) -> dict[str, np.ndarray]:
+    """Golden vectors for the problem :func:`draw_problem` draws; the dict that
+    :func:`fastweights_np.oracle.save_golden` writes (``fastweights-np oracle export``)."""
+    for name, value in (("batch", batch), ("steps", steps)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    params, x, y = draw_problem(cfg, batch=batch, steps=steps, seed=seed, param_noise=param_noise)
+    return golden_from_inputs(
+        params, x, y, cfg, adam_steps=adam_steps, adam=adam,
+        settings={"seed": seed, "param_noise": param_noise},
+    )
