@@ -1,0 +1,1 @@
+"""Training: deterministic mini-batches, gradient clipping, Adam, checkpoints that resume exactly."""

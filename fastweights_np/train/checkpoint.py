@@ -1,0 +1,87 @@
+"""Everything a run needs to continue exactly where it stopped, in one atomically written .npz.
+
+Arrays: ``params.<name>``, ``best.<name>`` (the parameters with the best validation error so far),
+``adam.m.<name>``, ``adam.v.<name>``; and ``__state__``, a JSON object with the step, Adam's step
+and hyperparameters, the best validation error and its step, the training-loss accumulator and
+the elapsed time. No pickles.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fastweights_np.atomic import atomic_save_npz
+from fastweights_np.optim.adam import AdamConfig, AdamState
+
+CHECKPOINT_FORMAT = "fastweights_np.checkpoint/1"
+
+
+@dataclass
+class RunState:
+    """The complete state of a training run after ``step`` updates."""
+
+    step: int
+    params: dict[str, np.ndarray]
+    adam: AdamState
+    adam_config: AdamConfig
+    best_params: dict[str, np.ndarray]
+    best_val_error: float = float("inf")
+    best_val_loss: float = float("inf")
+    best_step: int = -1
+    loss_sum: float = 0.0  # training loss summed since the last evaluation
+    loss_count: int = 0
+    elapsed_s: float = 0.0
+
+
+def save_checkpoint(path: str | os.PathLike, state: RunState) -> Path:
+    arrays = {f"params.{k}": v for k, v in state.params.items()}
+    arrays.update({f"best.{k}": v for k, v in state.best_params.items()})
+    arrays.update({f"adam.m.{k}": v for k, v in state.adam.m.items()})
+    arrays.update({f"adam.v.{k}": v for k, v in state.adam.v.items()})
+    meta = {
+        "format": CHECKPOINT_FORMAT,
+        "step": state.step,
+        "adam_step": state.adam.step,
+        "adam_config": asdict(state.adam_config),
+        "best_val_error": state.best_val_error,
+        "best_val_loss": state.best_val_loss,
+        "best_step": state.best_step,
+        "loss_sum": state.loss_sum,
+        "loss_count": state.loss_count,
+        "elapsed_s": state.elapsed_s,
+    }
+    arrays["__state__"] = np.array(json.dumps(meta))
+    return atomic_save_npz(path, arrays)
+
+
+def load_checkpoint(path: str | os.PathLike) -> RunState:
+    with np.load(path, allow_pickle=False) as f:
+        if "__state__" not in f.files:
+            raise ValueError(f"{path} is not a {CHECKPOINT_FORMAT} file (no __state__)")
+        meta = json.loads(str(f["__state__"]))
+        if meta.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"{path} is not a {CHECKPOINT_FORMAT} file (format: {meta.get('format')})")
+
+        def group(prefix: str) -> dict[str, np.ndarray]:
+            return {k[len(prefix) :]: f[k] for k in f.files if k.startswith(prefix)}
+
+        params, best = group("params."), group("best.")
+        m, v = group("adam.m."), group("adam.v.")
+    return RunState(
+        step=int(meta["step"]),
+        params=params,
+        adam=AdamState(int(meta["adam_step"]), m, v),
+        adam_config=AdamConfig(**meta["adam_config"]),
+        best_params=best,
+        best_val_error=float(meta["best_val_error"]),
+        best_val_loss=float(meta["best_val_loss"]),
+        best_step=int(meta["best_step"]),
+        loss_sum=float(meta["loss_sum"]),
+        loss_count=int(meta["loss_count"]),
+        elapsed_s=float(meta["elapsed_s"]),
+    )
