@@ -6,12 +6,15 @@ Derivations: ``docs/math.md`` section 2; tanh: ``docs/variants.md``.
 """
 
 from fastweights_np.ops.affine import affine_backward, affine_forward
+from fastweights_np.ops.embedding import embedding_backward, embedding_forward
 from fastweights_np.ops.layernorm import layernorm_backward, layernorm_forward
 from fastweights_np.ops.relu import relu_backward, relu_forward
 from fastweights_np.ops.softmax_xent import softmax_xent_backward, softmax_xent_forward
 from fastweights_np.ops.tanh import tanh_backward, tanh_forward
 
 __all__ = [
+    "embedding_backward",
+    "embedding_forward",
     "affine_backward",
     "affine_forward",
     "layernorm_backward",
