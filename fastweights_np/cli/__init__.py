@@ -7,9 +7,9 @@ import argparse
 import sys
 
 from fastweights_np import __version__
-from fastweights_np.cli import gradcheck
+from fastweights_np.cli import gradcheck, param_count
 
-SUBCOMMANDS = (gradcheck,)
+SUBCOMMANDS = (gradcheck, param_count)
 
 
 def build_parser() -> argparse.ArgumentParser:
