@@ -153,7 +153,7 @@ def test_alstm_gradient_check_covers_both_sides_of_the_bound(layer_norm):
     _, cache = core.sequence_forward(core_params(params), x, cfg, state0)
     steps = cache[3]
     for step in steps:
-        bound_caches = (*step[3], step[7])  # u, r_i, r_o, the read
+        bound_caches = (*step.bounds, step.read_bound)  # u, r_i, r_o, the read
         outside = np.concatenate([c[2].ravel() for c in bound_caches])
         assert outside.any() and not outside.all()
     report = check_core(core, params, x, y, cfg, state0, mode="both", directions=2)

@@ -14,6 +14,8 @@ Derivation: ``docs/baselines.md`` §1.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from fastweights_np.ops import affine_backward, affine_forward, layernorm_backward, layernorm_forward
@@ -83,6 +85,11 @@ def input_drive_backward(ddrive: np.ndarray, cache: tuple) -> tuple[np.ndarray, 
     if dgain is not None:
         grads.update(g_in=dgain, beta_in=dbias)
     return dx, grads
+
+
+def config_drive_forward(params: dict[str, np.ndarray], x: np.ndarray, cfg: Any) -> tuple[np.ndarray, tuple]:
+    """:func:`input_drive_forward` with LN as ``cfg.layer_norm`` says (the LSTM's and the A-LSTM's drive)."""
+    return input_drive_forward(params, x, cfg.layer_norm, cfg.ln_eps)
 
 
 def recurrent_forward(

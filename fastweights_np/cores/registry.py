@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -112,10 +113,6 @@ class Core:
         return x, state0
 
 
-def _all_params(param_shapes: Callable) -> Callable[[Any], tuple[str, ...]]:
-    return lambda cfg: tuple(param_shapes(cfg))
-
-
 def _fw_used_params(cfg: FastWeightsConfig) -> tuple[str, ...]:
     uses_ln = cfg.ln_preliminary or (cfg.layer_norm and cfg.inner_steps > 0)
     return ("W", "C", "b", "g", "beta") if uses_ln else ("W", "C", "b")
@@ -124,6 +121,22 @@ def _fw_used_params(cfg: FastWeightsConfig) -> tuple[str, ...]:
 def _fw_zero_state(cfg: FastWeightsConfig, batch: int, dtype: np.dtype) -> fw.FastWeightsState:
     H = cfg.hidden_size
     return fw.FastWeightsState(np.zeros((batch, H), dtype), np.zeros((batch, H, H), dtype))
+
+
+def _baseline(name: str, description: str, package: ModuleType, config_class: type, state_class: type) -> Core:
+    """The record of a baseline core whose subpackage exports the interface's functions by name."""
+    return Core(
+        name=name,
+        description=description,
+        config_class=config_class,
+        state_class=state_class,
+        param_shapes=package.param_shapes,
+        init_core_params=package.init_core_params,
+        sequence_forward=package.sequence_forward,
+        sequence_backward=package.sequence_backward,
+        zero_state=package.zero_state,
+        used_params=lambda cfg: tuple(package.param_shapes(cfg)),
+    )
 
 
 CORES: dict[str, Core] = {
@@ -140,41 +153,26 @@ CORES: dict[str, Core] = {
         used_params=_fw_used_params,
         output_size_in_config=True,
     ),
-    "irnn": Core(
-        name="irnn",
-        description="IRNN, ReLU RNN with W = 0.5·I at init (Le, Jaitly & Hinton 2015)",
-        config_class=irnn.IRNNConfig,
-        state_class=irnn.IRNNState,
-        param_shapes=irnn.param_shapes,
-        init_core_params=irnn.init_core_params,
-        sequence_forward=irnn.sequence_forward,
-        sequence_backward=irnn.sequence_backward,
-        zero_state=irnn.zero_state,
-        used_params=_all_params(irnn.param_shapes),
+    "irnn": _baseline(
+        "irnn",
+        "IRNN, ReLU RNN with W = 0.5·I at init (Le, Jaitly & Hinton 2015)",
+        irnn,
+        irnn.IRNNConfig,
+        irnn.IRNNState,
     ),
-    "lstm": Core(
-        name="lstm",
-        description="LSTM, optionally layer-normalized (Ba, Kiros & Hinton 2016)",
-        config_class=lstm.LSTMConfig,
-        state_class=lstm.LSTMState,
-        param_shapes=lstm.param_shapes,
-        init_core_params=lstm.init_core_params,
-        sequence_forward=lstm.sequence_forward,
-        sequence_backward=lstm.sequence_backward,
-        zero_state=lstm.zero_state,
-        used_params=_all_params(lstm.param_shapes),
+    "lstm": _baseline(
+        "lstm",
+        "LSTM, optionally layer-normalized (Ba, Kiros & Hinton 2016)",
+        lstm,
+        lstm.LSTMConfig,
+        lstm.LSTMState,
     ),
-    "alstm": Core(
-        name="alstm",
-        description="Associative LSTM (Danihelka, Wayne, Uria, Kalchbrenner & Graves 2016)",
-        config_class=alstm.ALSTMConfig,
-        state_class=alstm.ALSTMState,
-        param_shapes=alstm.param_shapes,
-        init_core_params=alstm.init_core_params,
-        sequence_forward=alstm.sequence_forward,
-        sequence_backward=alstm.sequence_backward,
-        zero_state=alstm.zero_state,
-        used_params=_all_params(alstm.param_shapes),
+    "alstm": _baseline(
+        "alstm",
+        "Associative LSTM (Danihelka, Wayne, Uria, Kalchbrenner & Graves 2016)",
+        alstm,
+        alstm.ALSTMConfig,
+        alstm.ALSTMState,
     ),
 }
 CORE_NAMES = tuple(CORES)

@@ -40,6 +40,20 @@ from fastweights_np.ops import (
 )
 
 
+class StepCache(NamedTuple):
+    """What :func:`step_backward` needs from :func:`step_forward`: the ops' caches."""
+
+    recurrent: tuple
+    index: np.ndarray
+    gates: tuple  # σ caches of g_f, g_o, g_i
+    bounds: tuple  # bound caches of u, r_i, r_o
+    values: tuple
+    write: tuple
+    read: tuple
+    read_bound: tuple
+    output: tuple
+
+
 class ALSTMState(NamedTuple):
     """The A-LSTM's state after a step: h_t (B, H) and the memory copies c_t (B, N_copies, H)."""
 
@@ -95,7 +109,7 @@ def step_forward(
     v, read_cache = memory_read_forward(c, keys_out)
     read, read_bound_cache = complex_bound_forward(v)
     h, out_cache = complex_scale_forward(g_o, read)
-    cache = (
+    cache = StepCache(
         rec_cache,
         index,
         (f_cache, o_cache, i_cache),
@@ -109,7 +123,7 @@ def step_forward(
     return ALSTMState(h, c), cache
 
 
-def step_backward(dstate: ALSTMState, cache: tuple) -> tuple[ALSTMState, np.ndarray, dict]:
+def step_backward(dstate: ALSTMState, cache: StepCache) -> tuple[ALSTMState, np.ndarray, dict]:
     """Backward of :func:`step_forward`, each line the backward of one forward line, in reverse
     (docs/baselines.md §3.3); the memory gradient dc_t collects the read's share before it
     flows through the write into dc_{t-1}.
@@ -119,24 +133,15 @@ def step_backward(dstate: ALSTMState, cache: tuple) -> tuple[ALSTMState, np.ndar
     dstate_prev : ALSTMState(dh_{t-1}, dc_{t-1}), ddrive : (B, R), grads : {"W"[, "g_rec", "beta_rec"]}
     """
     dh, dc = dstate
-    (
-        rec_cache,
-        index,
-        (f_cache, o_cache, i_cache),
-        (u_cache, ri_cache, ro_cache),
-        values_cache,
-        write_cache,
-        read_cache,
-        read_bound_cache,
-        out_cache,
-    ) = cache
-    dg_o, dread = complex_scale_backward(dh, out_cache)
-    dv = complex_bound_backward(dread, read_bound_cache)
-    dc_read, dkeys_out = memory_read_backward(dv, read_cache)
-    dc_prev, dg_f, dkeys_in, dvalues = memory_write_backward(dc + dc_read, write_cache)
-    dr_o = copy_permute_backward(dkeys_out, index)
-    dr_i = copy_permute_backward(dkeys_in, index)
-    dg_i, du = complex_scale_backward(dvalues, values_cache)
+    f_cache, o_cache, i_cache = cache.gates
+    u_cache, ri_cache, ro_cache = cache.bounds
+    dg_o, dread = complex_scale_backward(dh, cache.output)
+    dv = complex_bound_backward(dread, cache.read_bound)
+    dc_read, dkeys_out = memory_read_backward(dv, cache.read)
+    dc_prev, dg_f, dkeys_in, dvalues = memory_write_backward(dc + dc_read, cache.write)
+    dr_o = copy_permute_backward(dkeys_out, cache.index)
+    dr_i = copy_permute_backward(dkeys_in, cache.index)
+    dg_i, du = complex_scale_backward(dvalues, cache.values)
     da = join_preactivation(
         sigmoid_backward(dg_f, f_cache),
         sigmoid_backward(dg_o, o_cache),
@@ -145,5 +150,5 @@ def step_backward(dstate: ALSTMState, cache: tuple) -> tuple[ALSTMState, np.ndar
         complex_bound_backward(dr_i, ri_cache),
         complex_bound_backward(dr_o, ro_cache),
     )
-    dh_prev, grads = recurrent_backward(da, rec_cache)
+    dh_prev, grads = recurrent_backward(da, cache.recurrent)
     return ALSTMState(dh_prev, dc_prev), da, grads

@@ -13,14 +13,10 @@ import numpy as np
 from fastweights_np.cores import recurrence
 from fastweights_np.cores.lstm.config import LSTMConfig
 from fastweights_np.cores.lstm.step import LSTMState, step_backward, step_forward, zero_state
-from fastweights_np.cores.preactivation import input_drive_backward, input_drive_forward
+from fastweights_np.cores.preactivation import config_drive_forward, input_drive_backward
 
 
-def _drive_forward(params: dict, x: np.ndarray, cfg: LSTMConfig) -> tuple[np.ndarray, tuple]:
-    return input_drive_forward(params, x, cfg.layer_norm, cfg.ln_eps)
-
-
-RECURRENCE = recurrence.Recurrence(_drive_forward, input_drive_backward, step_forward, step_backward, zero_state)
+RECURRENCE = recurrence.Recurrence(config_drive_forward, input_drive_backward, step_forward, step_backward, zero_state)
 
 
 def sequence_forward(
