@@ -15,7 +15,6 @@ from fastweights_np.cores.alstm.config import ALSTMConfig
 from fastweights_np.cores.alstm.step import ALSTMState, step_backward, step_forward, zero_state
 from fastweights_np.cores.preactivation import config_drive_forward, input_drive_backward
 
-
 RECURRENCE = recurrence.Recurrence(config_drive_forward, input_drive_backward, step_forward, step_backward, zero_state)
 
 
