@@ -49,7 +49,9 @@ def as_complex(v: np.ndarray) -> np.ndarray:
 @settings(max_examples=40)
 @given(seeds, dims, dims)
 def test_sigmoid_and_tanh_gradients(seed, rows, n):
-    v = 3 * np.random.default_rng(seed).standard_normal((rows, n))
+    # |v| <= 2.5 and 4+ entries: at |v| = 5 a lone entry's derivative (1e-4 or less, times the
+    # random upstream gradient) is below what central differences resolve to 1e-6
+    v = np.random.default_rng(seed).uniform(-2.5, 2.5, (rows, n + 3))
     _assert(check_op(lambda v: sigmoid_forward(v), sigmoid_backward, {"v": v}, ["v"], seed=seed))
     _assert(check_op(lambda v: tanh_forward(v), tanh_backward, {"v": v}, ["v"], seed=seed))
 
