@@ -36,7 +36,6 @@ def init_core_params(cfg: LSTMConfig, seed: int = 0) -> dict[str, np.ndarray]:
         "b": b,
     }
     if cfg.layer_norm:
-        for name, shape in param_shapes(cfg).items():
-            if name.startswith(("g_", "beta_")):
-                params[name] = np.ones(shape) if name.startswith("g_") else np.zeros(shape)
+        params.update(g_rec=np.ones(4 * H), beta_rec=np.zeros(4 * H), g_in=np.ones(4 * H), beta_in=np.zeros(4 * H))
+        params.update(g_cell=np.ones(H), beta_cell=np.zeros(H))
     return {k: v.astype(cfg.np_dtype) for k, v in params.items()}
