@@ -11,8 +11,8 @@ import numpy as np
 
 from fastweights_np.config import FastWeightsConfig
 from fastweights_np.cores.fast_weights import CORE_PARAM_NAMES, sequence_backward, sequence_forward
+from fastweights_np.ops import affine_backward, affine_forward, softmax_xent_backward, softmax_xent_forward
 from fastweights_np.params import check_model_params
-from fastweights_np.readout import readout_loss_backward, readout_loss_forward
 from fastweights_np.validation import check_float_array, check_labels
 
 Params = dict[str, np.ndarray]
@@ -80,14 +80,16 @@ def loss_forward(
     them to differentiate at decay = 0 or 1).
     """
     (hs, _), core_cache = sequence_forward(params, x, cfg, decay=decay, fast_lr=fast_lr)
-    loss, readout_cache = readout_loss_forward(hs[:, -1], params["V"], params["c"], y)
-    return loss, (hs.shape, core_cache, readout_cache)
+    logits, readout_cache = affine_forward(hs[:, -1], params["V"], params["c"])
+    loss, xent_cache = softmax_xent_forward(logits, y)
+    return loss, (hs.shape, core_cache, readout_cache, xent_cache)
 
 
 def loss_backward(cache: tuple) -> dict:
     """The gradient of :func:`loss_forward`'s loss: params' keys plus "decay" and "fast_lr"."""
-    hs_shape, core_cache, readout_cache = cache
-    dh_T, dV, dc = readout_loss_backward(readout_cache)
+    hs_shape, core_cache, readout_cache, xent_cache = cache
+    dlogits = softmax_xent_backward(1.0, xent_cache)
+    dh_T, dV, dc = affine_backward(dlogits, readout_cache)
     dhs = np.zeros(hs_shape, dtype=dh_T.dtype)
     dhs[:, -1] = dh_T
     core_grads, _, _ = sequence_backward((dhs, None), core_cache)

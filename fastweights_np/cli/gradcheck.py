@@ -1,9 +1,4 @@
-"""``fastweights-np gradcheck``: check the model's gradients against finite differences.
-
-``--model fw`` (the default) checks the canonical fast-weights model (``model.py``), including
-λ and η; ``--model irnn|lstm|alstm`` checks that baseline core inside the same readout
-(``core_model.py``), including the gradient with respect to a random initial state.
-"""
+"""``fastweights-np gradcheck``: check the model's gradients against finite differences."""
 
 from __future__ import annotations
 
@@ -11,11 +6,9 @@ import argparse
 
 import numpy as np
 
-from fastweights_np import core_model
 from fastweights_np.cli.args import nonneg_float, nonneg_int, positive_float, positive_int, unit_interval
+from fastweights_np.cli.gradcheck_cores import add_core_arguments, run_core_gradcheck
 from fastweights_np.config import FastWeightsConfig
-from fastweights_np.core_gradcheck import check_core
-from fastweights_np.cores.registry import CORE_NAMES, get_core
 from fastweights_np.gradcheck import check_model
 from fastweights_np.params import init_params
 
@@ -29,38 +22,30 @@ def add_parser(subparsers) -> None:
             "the hand-written gradients of the loss with central finite differences, per entry and "
             "along random directions, for every parameter and for decay and fast_lr. Prints one "
             "table per form and exits 1 if any tensor's relative error exceeds --tol. "
-            "With --model irnn, lstm or alstm it checks that baseline core (every parameter, the "
-            "readout and a random initial state) with and without layer norm instead; the options "
-            "marked (fw) do not apply to them."
+            "--model irnn, lstm or alstm checks that baseline core instead (docs/baselines.md)."
         ),
     )
-    p.add_argument("--model", choices=CORE_NAMES, default="fw", help="the recurrent core (default fw)")
     p.add_argument("--hidden", type=positive_int, default=8, help="H, hidden units (default 8)")
     p.add_argument("--steps", type=positive_int, default=5, help="T, time steps (default 5)")
-    p.add_argument("--inner-steps", type=nonneg_int, default=2, help="(fw) S, inner-loop iterations (default 2)")
+    p.add_argument("--inner-steps", type=nonneg_int, default=2, help="S, inner-loop iterations (default 2)")
     p.add_argument("--batch", type=positive_int, default=3, help="B, sequences (default 3)")
     p.add_argument("--input", type=positive_int, default=4, help="I, input size (default 4)")
     p.add_argument("--output", type=positive_int, default=3, help="O, classes (default 3)")
-    p.add_argument("--form", choices=("matrix", "attention", "both"), default="both", help="(fw) default both")
-    p.add_argument(
-        "--no-layer-norm",
-        action="store_true",
-        help="fw: drop LN from the inner loop (Eq. 2); baselines: check only without LN",
-    )
-    p.add_argument("--ln-preliminary", action="store_true", help="(fw) apply LN to the preliminary vector too")
-    p.add_argument("--decay", type=unit_interval, default=0.95, help="(fw) λ (default 0.95)")
-    p.add_argument("--fast-lr", type=nonneg_float, default=0.5, help="(fw) η (default 0.5)")
-    p.add_argument("--copies", type=positive_int, default=4, help="(alstm) memory copies (default 4)")
-    p.add_argument("--heads", type=positive_int, default=3, help="(alstm) read/write heads (default 3)")
+    p.add_argument("--form", choices=("matrix", "attention", "both"), default="both", help="default both")
+    p.add_argument("--no-layer-norm", action="store_true", help="drop LN from the inner loop (Eq. 2)")
+    p.add_argument("--ln-preliminary", action="store_true", help="apply LN to the preliminary vector too")
+    p.add_argument("--decay", type=unit_interval, default=0.95, help="λ (default 0.95)")
+    p.add_argument("--fast-lr", type=nonneg_float, default=0.5, help="η (default 0.5)")
     p.add_argument("--mode", choices=("entry", "direction", "both"), default="both", help="default both")
     p.add_argument("--tol", type=positive_float, default=1e-6, help="largest relative error that passes")
     p.add_argument("--seed", type=int, default=0, help="seed of parameters, inputs and directions")
+    add_core_arguments(p)
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.model != "fw":
-        return run_baseline(args)
+        return run_core_gradcheck(args)
     forms = ("matrix", "attention") if args.form == "both" else (args.form,)
     rng = np.random.default_rng(args.seed)
     all_passed = True
@@ -83,31 +68,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"fast weights, form={form}: B={args.batch} T={args.steps} I={args.input} H={args.hidden} "
               f"O={args.output} S={args.inner_steps} layer_norm={cfg.layer_norm} "
               f"ln_preliminary={cfg.ln_preliminary} decay={cfg.decay} fast_lr={cfg.fast_lr}")
-        print(report)
-        print()
-        all_passed &= report.passed
-    return 0 if all_passed else 1
-
-
-def run_baseline(args: argparse.Namespace) -> int:
-    """Check a baseline core with and without layer norm (only without with --no-layer-norm)."""
-    core = get_core(args.model)
-    rng = np.random.default_rng(args.seed)
-    all_passed = True
-    for layer_norm in (False,) if args.no_layer_norm else (False, True):
-        options = {"layer_norm": layer_norm}
-        if core.name == "alstm":
-            options.update(n_copies=args.copies, n_heads=args.heads)
-        cfg = core.make_config(args.input, args.hidden, args.output, **options)
-        params = core_model.init_model_params(core, cfg, args.output, args.seed)
-        params = {k: v + 0.1 * rng.standard_normal(v.shape) for k, v in params.items()}
-        zero = core.zero_state(cfg, args.batch, cfg.np_dtype)
-        state0 = core.state_class(*(0.5 * rng.standard_normal(part.shape) for part in zero))
-        x = rng.standard_normal((args.batch, args.steps, args.input))
-        y = rng.integers(0, args.output, args.batch)
-        report = check_core(core, params, x, y, cfg, state0, mode=args.mode, tol=args.tol, seed=args.seed)
-        print(f"{core.description}: B={args.batch} T={args.steps} I={args.input} H={args.hidden} "
-              f"O={args.output} {', '.join(f'{k}={v}' for k, v in options.items())}, random initial state")
         print(report)
         print()
         all_passed &= report.passed
