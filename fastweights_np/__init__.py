@@ -5,15 +5,18 @@ with backpropagation through time written by hand and checked against finite dif
 
 from fastweights_np.config import FastWeightsConfig
 from fastweights_np.cores.fast_weights import FastWeightsState, sequence_backward, sequence_forward
+from fastweights_np.cores.registry import CORE_NAMES, get_core
 from fastweights_np.model import hidden_states, loss_and_grad
 from fastweights_np.params import init_params, load_params, param_shapes, save_params
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CORE_NAMES",
     "FastWeightsConfig",
     "FastWeightsState",
     "__version__",
+    "get_core",
     "hidden_states",
     "init_params",
     "load_params",

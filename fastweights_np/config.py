@@ -6,39 +6,24 @@ S → ``inner_steps``, ε → ``ln_eps``.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import numbers
 from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
+from fastweights_np.config_base import DTYPES, ConfigRecord
+from fastweights_np.config_base import check_flag as _flag
+from fastweights_np.config_base import check_positive_int as _positive_int
+from fastweights_np.config_base import check_real as _real
 
 FORMS = ("matrix", "attention")
-DTYPES = ("float32", "float64")
 TIMINGS = ("paper", "lagged", "preliminary")
 ACTIVATIONS = ("relu", "tanh")
 BACKENDS = ("numpy", "cupy")
 
-
-def _positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
-def _real(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite real number, got {value!r}")
-    return float(value)
-
-
-def _flag(name: str, value: Any) -> None:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
+__all__ = ["ACTIVATIONS", "BACKENDS", "DTYPES", "FORMS", "TIMINGS", "FastWeightsConfig"]
 
 
 @dataclass(frozen=True)
-class FastWeightsConfig:
+class FastWeightsConfig(ConfigRecord):
     """Configuration of the fast-weights RNN with layer normalization.
 
     Parameters
@@ -122,31 +107,3 @@ class FastWeightsConfig:
             object.__setattr__(self, name, int(getattr(self, name)))
         for name in ("layer_norm", "ln_preliminary"):
             object.__setattr__(self, name, bool(getattr(self, name)))
-
-    @property
-    def np_dtype(self) -> np.dtype:
-        """The NumPy dtype named by ``dtype``."""
-        return np.dtype(self.dtype)
-
-    def replace(self, **changes: Any) -> FastWeightsConfig:
-        """A copy with ``changes`` applied (validated like a new config)."""
-        return dataclasses.replace(self, **changes)
-
-    def to_json(self) -> str:
-        """The config as a JSON object string (every field, by name)."""
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> FastWeightsConfig:
-        """Inverse of :meth:`to_json`; unknown or missing fields raise ``ValueError``."""
-        fields = json.loads(text)
-        if not isinstance(fields, dict):
-            raise ValueError(f"config JSON must be an object, got {type(fields).__name__}")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(fields) - known)
-        if unknown:
-            raise ValueError(f"unknown config fields {unknown}; known fields are {sorted(known)}")
-        try:
-            return cls(**fields)
-        except TypeError as exc:  # a required field is missing
-            raise ValueError(f"incomplete config {fields}: {exc}") from None

@@ -15,10 +15,33 @@ PARAM_NAMES = ("W", "C", "b", "g", "beta", "V", "c")
 PARAMS_FORMAT = "fastweights_np.params/1"
 
 
+def core_param_shapes(cfg: FastWeightsConfig) -> dict[str, tuple[int, ...]]:
+    """Shape of the core's slow parameters: W (H, H), C (H, I), b (H,), g (H,), beta (H,)."""
+    H, I = cfg.hidden_size, cfg.input_size
+    return {"W": (H, H), "C": (H, I), "b": (H,), "g": (H,), "beta": (H,)}
+
+
 def param_shapes(cfg: FastWeightsConfig) -> dict[str, tuple[int, ...]]:
     """Shape of every parameter: W (H, H), C (H, I), b (H,), g (H,), beta (H,), V (O, H), c (O,)."""
-    H, I, O = cfg.hidden_size, cfg.input_size, cfg.output_size
-    return {"W": (H, H), "C": (H, I), "b": (H,), "g": (H,), "beta": (H,), "V": (O, H), "c": (O,)}
+    H, O = cfg.hidden_size, cfg.output_size
+    return {**core_param_shapes(cfg), "V": (O, H), "c": (O,)}
+
+
+def _init_core(cfg: FastWeightsConfig, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    H, I = cfg.hidden_size, cfg.input_size
+    return {
+        "W": 0.05 * np.eye(H),
+        "C": rng.uniform(-1.0, 1.0, (H, I)) / np.sqrt(I),
+        "b": np.zeros(H),
+        "g": np.ones(H),
+        "beta": np.zeros(H),
+    }
+
+
+def init_core_params(cfg: FastWeightsConfig, seed: int = 0) -> dict[str, np.ndarray]:
+    """The core's slow parameters W, C, b, g, beta, initialised as in :func:`init_params`
+    (the same seed gives the same arrays as there), in ``cfg.dtype``."""
+    return {k: v.astype(cfg.np_dtype) for k, v in _init_core(cfg, np.random.default_rng(seed)).items()}
 
 
 def init_params(cfg: FastWeightsConfig, seed: int = 0) -> dict[str, np.ndarray]:
@@ -36,18 +59,11 @@ def init_params(cfg: FastWeightsConfig, seed: int = 0) -> dict[str, np.ndarray]:
     dict with exactly the keys W, C, b, g, beta, V, c
     """
     rng = np.random.default_rng(seed)
-    H, I, O = cfg.hidden_size, cfg.input_size, cfg.output_size
-    dt = cfg.np_dtype
-    params = {
-        "W": 0.05 * np.eye(H),
-        "C": rng.uniform(-1.0, 1.0, (H, I)) / np.sqrt(I),
-        "b": np.zeros(H),
-        "g": np.ones(H),
-        "beta": np.zeros(H),
-        "V": rng.uniform(-1.0, 1.0, (O, H)) / np.sqrt(H),
-        "c": np.zeros(O),
-    }
-    return {k: v.astype(dt) for k, v in params.items()}
+    H, O = cfg.hidden_size, cfg.output_size
+    params = _init_core(cfg, rng)
+    params["V"] = rng.uniform(-1.0, 1.0, (O, H)) / np.sqrt(H)
+    params["c"] = np.zeros(O)
+    return {k: v.astype(cfg.np_dtype) for k, v in params.items()}
 
 
 def check_model_params(params: object, cfg: FastWeightsConfig) -> None:

@@ -7,6 +7,7 @@ import argparse
 import numpy as np
 
 from fastweights_np.cli.args import add_model_arguments, config_from_args, positive_float, positive_int
+from fastweights_np.cli.gradcheck_cores import add_core_arguments, run_core_gradcheck
 from fastweights_np.gradcheck import check_model
 from fastweights_np.params import init_params
 
@@ -19,7 +20,8 @@ def add_parser(subparsers) -> None:
             "Draws a random point near the paper's initialisation and random inputs, then compares "
             "the hand-written gradients of the loss with central finite differences, per entry and "
             "along random directions, for every parameter and for decay and fast_lr. Prints one "
-            "table per form and exits 1 if any tensor's relative error exceeds --tol."
+            "table per form and exits 1 if any tensor's relative error exceeds --tol. "
+            "--model irnn, lstm or alstm checks that baseline core instead (docs/baselines.md)."
         ),
     )
     add_model_arguments(p)
@@ -29,10 +31,13 @@ def add_parser(subparsers) -> None:
     p.add_argument("--mode", choices=("entry", "direction", "both"), default="both", help="default both")
     p.add_argument("--tol", type=positive_float, default=1e-6, help="largest relative error that passes")
     p.add_argument("--seed", type=int, default=0, help="seed of parameters, inputs and directions")
+    add_core_arguments(p)
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.model != "fw":
+        return run_core_gradcheck(args)
     forms = ("matrix", "attention") if args.form == "both" else (args.form,)
     rng = np.random.default_rng(args.seed)
     all_passed = True

@@ -6,9 +6,14 @@ Derivations: ``docs/math.md`` section 2; tanh: ``docs/variants.md``.
 """
 
 from fastweights_np.ops.affine import affine_backward, affine_forward
+from fastweights_np.ops.complex_bound import complex_bound_backward, complex_bound_forward
+from fastweights_np.ops.complex_mul import complex_mul_backward, complex_mul_forward
+from fastweights_np.ops.complex_scale import complex_scale_backward, complex_scale_forward
+from fastweights_np.ops.copy_permute import copy_permute_backward, copy_permute_forward
 from fastweights_np.ops.embedding import embedding_backward, embedding_forward
 from fastweights_np.ops.layernorm import layernorm_backward, layernorm_forward
 from fastweights_np.ops.relu import relu_backward, relu_forward
+from fastweights_np.ops.sigmoid import sigmoid_backward, sigmoid_forward
 from fastweights_np.ops.softmax_xent import softmax_xent_backward, softmax_xent_forward
 from fastweights_np.ops.tanh import tanh_backward, tanh_forward
 
@@ -17,10 +22,20 @@ __all__ = [
     "embedding_forward",
     "affine_backward",
     "affine_forward",
+    "complex_bound_backward",
+    "complex_bound_forward",
+    "complex_mul_backward",
+    "complex_mul_forward",
+    "complex_scale_backward",
+    "complex_scale_forward",
+    "copy_permute_backward",
+    "copy_permute_forward",
     "layernorm_backward",
     "layernorm_forward",
     "relu_backward",
     "relu_forward",
+    "sigmoid_backward",
+    "sigmoid_forward",
     "softmax_xent_backward",
     "softmax_xent_forward",
     "tanh_backward",

@@ -1,0 +1,231 @@
+"""Every recurrent core behind one interface; tasks and trainers depend only on this module.
+
+A :class:`Core` record holds, for one core:
+
+    config_class                      its frozen, validated config
+    make_config(I, H, O, **options)   a config from the sizes every task knows
+    param_shapes(cfg)                 name -> shape of the core's slow (trained) parameters
+    init_core_params(cfg, seed)       those parameters, initialised (nothing else: no readout)
+    sequence_forward(params, x, cfg, state0=None) -> ((hs (B, T, H), state_T), cache)
+    sequence_backward((dhs, dstate_T or None), cache) -> (grads, dx (B, T, I), dstate0 or None)
+    state_class, zero_state(cfg, batch, dtype)   the carried state, a NamedTuple with h first
+    param_count(cfg)                  the number of slow parameters that affect the output
+
+``grads`` holds one array per parameter name (the fast-weights core adds "decay" and
+"fast_lr" floats, the gradients with respect to λ and η, which are not trained).
+
+Cores: "fw" (fast weights, Ba et al. 2016), "irnn" (Le, Jaitly & Hinton 2015), "lstm" (with
+optional layer norm, Ba, Kiros & Hinton 2016), "alstm" (Danihelka et al. 2016).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from fastweights_np.config import FastWeightsConfig
+from fastweights_np.config_base import check_positive_int
+from fastweights_np.cores import alstm, irnn, lstm
+from fastweights_np.cores import fast_weights as fw
+from fastweights_np.params import core_param_shapes
+from fastweights_np.params import init_core_params as fw_init_core_params
+from fastweights_np.validation import check_float_array, check_params
+
+
+@dataclass(frozen=True)
+class Core:
+    """One recurrent core's interface (see the module docstring)."""
+
+    name: str
+    description: str
+    config_class: type
+    state_class: type
+    param_shapes: Callable[[Any], dict[str, tuple[int, ...]]]
+    init_core_params: Callable[[Any, int], dict[str, np.ndarray]]
+    sequence_forward: Callable
+    sequence_backward: Callable
+    zero_state: Callable[[Any, int, np.dtype], NamedTuple]
+    used_params: Callable[[Any], tuple[str, ...]]
+    output_size_in_config: bool = False
+
+    def make_config(self, input_size: int, hidden_size: int, output_size: int, **options: Any) -> Any:
+        """The core's config for inputs of size I, H hidden units and O outputs.
+
+        Only the fast-weights config records ``output_size`` (its canonical model includes
+        the readout); for the baselines it is checked and the readout keeps it (V is O×H).
+        ``options`` are the config's other fields.
+        """
+        if self.output_size_in_config:
+            return self.config_class(input_size=input_size, hidden_size=hidden_size, output_size=output_size, **options)
+        check_positive_int("output_size", output_size)
+        return self.config_class(input_size=input_size, hidden_size=hidden_size, **options)
+
+    def param_count(self, cfg: Any) -> int:
+        """Number of slow (trained) parameters that can change the core's output at ``cfg``.
+
+        For the baselines that is every parameter; the fast-weights core always carries g and
+        β, which count only when layer norm is used somewhere (inner loop with S >= 1, or
+        the preliminary vector). λ and η are hyperparameters and never count.
+        """
+        shapes = self.param_shapes(cfg)
+        return int(sum(np.prod(shapes[name], dtype=np.int64) for name in self.used_params(cfg)))
+
+    def check_config(self, cfg: object) -> None:
+        """Raise TypeError unless ``cfg`` is this core's config class."""
+        if not isinstance(cfg, self.config_class):
+            expected = self.config_class.__name__
+            raise TypeError(f"cfg must be a {expected} for core {self.name!r}, got {type(cfg).__name__}")
+
+    def check_state(self, name: str, state: object, batch: int, cfg: Any) -> NamedTuple:
+        """Check a carried state: a ``state_class`` (or plain tuple) of arrays with the shapes of
+        ``zero_state(cfg, batch)``, finite; returned as ``state_class`` in cfg's dtype."""
+        fields = self.state_class._fields
+        if not isinstance(state, tuple) or len(state) != len(fields):
+            raise TypeError(
+                f"{name} must be a {self.state_class.__name__}({', '.join(fields)}) or a tuple of "
+                f"{len(fields)} arrays, got {type(state).__name__}"
+                + (f" of length {len(state)}" if isinstance(state, tuple) else "")
+            )
+        zero = self.zero_state(cfg, batch, cfg.np_dtype)
+        parts = [
+            check_float_array(f"{name}.{field}", part, like.shape, cfg.np_dtype)
+            for field, part, like in zip(fields, state, zero, strict=True)
+        ]
+        return self.state_class(*parts)
+
+    def check_inputs(
+        self, params: object, x: object, cfg: object, state0: object = None
+    ) -> tuple[np.ndarray, NamedTuple | None]:
+        """Check cfg, the core's params, x (B, T, I) and an optional state0 together.
+
+        Returns x and state0 in cfg's dtype. Raises TypeError / ValueError naming the
+        argument, what was expected and what was given.
+        """
+        self.check_config(cfg)
+        check_params(params, self.param_shapes(cfg), cfg.np_dtype)
+        x = check_float_array("x", x, (None, None, cfg.input_size), cfg.np_dtype)
+        if state0 is not None:
+            state0 = self.check_state("state0", state0, x.shape[0], cfg)
+        return x, state0
+
+
+def _fw_used_params(cfg: FastWeightsConfig) -> tuple[str, ...]:
+    uses_ln = cfg.ln_preliminary or (cfg.layer_norm and cfg.inner_steps > 0)
+    return ("W", "C", "b", "g", "beta") if uses_ln else ("W", "C", "b")
+
+
+def _fw_zero_state(cfg: FastWeightsConfig, batch: int, dtype: np.dtype) -> fw.FastWeightsState:
+    H = cfg.hidden_size
+    return fw.FastWeightsState(np.zeros((batch, H), dtype), np.zeros((batch, H, H), dtype))
+
+
+def _baseline(name: str, description: str, package: ModuleType, config_class: type, state_class: type) -> Core:
+    """The record of a baseline core whose subpackage exports the interface's functions by name."""
+    return Core(
+        name=name,
+        description=description,
+        config_class=config_class,
+        state_class=state_class,
+        param_shapes=package.param_shapes,
+        init_core_params=package.init_core_params,
+        sequence_forward=package.sequence_forward,
+        sequence_backward=package.sequence_backward,
+        zero_state=package.zero_state,
+        used_params=lambda cfg: tuple(package.param_shapes(cfg)),
+    )
+
+
+CORES: dict[str, Core] = {
+    "fw": Core(
+        name="fw",
+        description="fast weights with layer norm (Ba, Hinton, Mnih, Leibo & Ionescu 2016)",
+        config_class=FastWeightsConfig,
+        state_class=fw.FastWeightsState,
+        param_shapes=core_param_shapes,
+        init_core_params=fw_init_core_params,
+        sequence_forward=fw.sequence_forward,
+        sequence_backward=fw.sequence_backward,
+        zero_state=_fw_zero_state,
+        used_params=_fw_used_params,
+        output_size_in_config=True,
+    ),
+    "irnn": _baseline(
+        "irnn",
+        "IRNN, ReLU RNN with W = 0.5·I at init (Le, Jaitly & Hinton 2015)",
+        irnn,
+        irnn.IRNNConfig,
+        irnn.IRNNState,
+    ),
+    "lstm": _baseline(
+        "lstm",
+        "LSTM, optionally layer-normalized (Ba, Kiros & Hinton 2016)",
+        lstm,
+        lstm.LSTMConfig,
+        lstm.LSTMState,
+    ),
+    "alstm": _baseline(
+        "alstm",
+        "Associative LSTM (Danihelka, Wayne, Uria, Kalchbrenner & Graves 2016)",
+        alstm,
+        alstm.ALSTMConfig,
+        alstm.ALSTMState,
+    ),
+}
+CORE_NAMES = tuple(CORES)
+
+
+def get_core(name: str) -> Core:
+    """The core called ``name``; ValueError naming the known cores otherwise."""
+    if name not in CORES:
+        raise ValueError(f"core must be one of {CORE_NAMES}, got {name!r}")
+    return CORES[name]
+
+
+# Rows of the parameter-count table: (core, config options beyond the sizes). The A-LSTM's
+# defaults (4 copies, 3 heads: the fast-weights paper's baseline) are spelled out because
+# its count depends on n_heads.
+TABLE_VARIANTS: tuple[tuple[str, dict], ...] = (
+    ("fw", {}),
+    ("irnn", {}),
+    ("irnn", {"layer_norm": True}),
+    ("lstm", {}),
+    ("lstm", {"layer_norm": True}),
+    ("alstm", {"n_copies": 4, "n_heads": 3}),
+    ("alstm", {"n_copies": 4, "n_heads": 3, "layer_norm": True}),
+    ("alstm", {"n_copies": 4, "n_heads": 1}),
+)
+
+
+def param_count_table(
+    input_size: int, hidden_sizes: Iterable[int], variants: Iterable[tuple[str, dict]] = TABLE_VARIANTS
+) -> list[tuple[str, str, list[int]]]:
+    """Slow-parameter counts of each core variant at each hidden size H (readout not included).
+
+    Returns
+    -------
+    rows : (core name, "layer_norm=..., <the variant's other options>", [count at each H])
+    """
+    hidden_sizes = list(hidden_sizes)
+    rows = []
+    for name, options in variants:
+        core = get_core(name)
+        cfgs = [core.make_config(input_size, H, 1, **options) for H in hidden_sizes]
+        shown = {"layer_norm": cfgs[0].layer_norm, **{k: v for k, v in options.items() if k != "layer_norm"}}
+        rows.append((name, ", ".join(f"{k}={v}" for k, v in shown.items()), [core.param_count(c) for c in cfgs]))
+    return rows
+
+
+def format_param_count_table(input_size: int, hidden_sizes: Iterable[int]) -> str:
+    """:func:`param_count_table` as a Markdown table."""
+    hidden_sizes = list(hidden_sizes)
+    lines = [
+        "| core | options | " + " | ".join(f"H={H}" for H in hidden_sizes) + " |",
+        "|---|---|" + "---:|" * len(hidden_sizes),
+    ]
+    for name, options, counts in param_count_table(input_size, hidden_sizes):
+        lines.append(f"| {name} | {options} | " + " | ".join(f"{n:,}" for n in counts) + " |")
+    return "\n".join(lines)
