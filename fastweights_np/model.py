@@ -14,8 +14,8 @@ from fastweights_np.config import FastWeightsConfig
 from fastweights_np.cores.fast_weights import CORE_PARAM_NAMES, sequence_backward, sequence_forward
 from fastweights_np.cores.fast_weights.sequence import sequence_inner_states
 from fastweights_np.cupy_backend import run_on_cupy
-from fastweights_np.ops import affine_backward, affine_forward, softmax_xent_backward, softmax_xent_forward
 from fastweights_np.params import check_model_params
+from fastweights_np.readout import readout_logits, readout_loss_backward, readout_loss_forward
 from fastweights_np.validation import check_float_array, check_labels
 
 Params = dict[str, np.ndarray]
@@ -91,9 +91,8 @@ def loss_forward(
     them to differentiate at decay = 0 or 1).
     """
     (hs, state), core_cache = sequence_forward(params, x, cfg, decay=decay, fast_lr=fast_lr)
-    logits, readout_cache = affine_forward(hs[:, -1, :], params["V"], params["c"])
-    loss, xent_cache = softmax_xent_forward(logits, y)
-    return loss, (core_cache, readout_cache, xent_cache, (hs, state, logits))
+    loss, readout_cache = readout_loss_forward(hs[:, -1, :], params["V"], params["c"], y)
+    return loss, (core_cache, readout_cache, hs, state)
 
 
 def forward_record(cache: tuple) -> dict:
@@ -107,15 +106,15 @@ def forward_record(cache: tuple) -> dict:
         "A_T" (B, H, H): the fast weights after the last step (the state's A)
         "logits" (B, O)
     """
-    core_cache, _, _, (hs, state, logits) = cache
+    core_cache, readout_cache, hs, state = cache
+    logits = readout_logits(readout_cache)
     return {"h_inner": sequence_inner_states(core_cache), "hs": hs, "A_T": state.A, "logits": logits}
 
 
 def loss_backward(cache: tuple) -> dict:
     """The gradient of :func:`loss_forward`'s loss: params' keys plus "decay" and "fast_lr"."""
-    core_cache, readout_cache, xent_cache, (hs, _, _) = cache
-    dlogits = softmax_xent_backward(1.0, xent_cache)
-    dh_T, dV, dc = affine_backward(dlogits, readout_cache)
+    core_cache, readout_cache, hs, _ = cache
+    dh_T, dV, dc = readout_loss_backward(readout_cache)
     dhs = zeros(namespace(dh_T), hs.shape, dh_T)
     dhs[:, -1, :] = dh_T
     core_grads, _, _ = sequence_backward((dhs, None), core_cache)

@@ -27,11 +27,16 @@ def readout_loss_forward(
     """
     logits, affine_cache = affine_forward(h_T, V, c)
     loss, xent_cache = softmax_xent_forward(logits, y)
-    return loss, (affine_cache, xent_cache)
+    return loss, (affine_cache, xent_cache, logits)
+
+
+def readout_logits(cache: tuple) -> np.ndarray:
+    """The logits (B, O) that :func:`readout_loss_forward` computed, read from its cache."""
+    return cache[2]
 
 
 def readout_loss_backward(cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(dh_T (B, H), dV (O, H), dc (O,)) for a loss gradient of 1."""
-    affine_cache, xent_cache = cache
+    affine_cache, xent_cache, _ = cache
     dh_T, dV, dc = affine_backward(softmax_xent_backward(1.0, xent_cache), affine_cache)
     return dh_T, dV, dc
