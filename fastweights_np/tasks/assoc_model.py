@@ -1,0 +1,150 @@
+"""The associative-retrieval model of the paper (Sec. 4.1), around any registered core.
+
+    e_t    = E[x_t]                          input embedding, (B, T, D), D = 100
+    hs     = core(e_1..e_T)                  one recurrent layer of R units (fw, irnn, lstm, alstm)
+    a      = ReLU(U h_T + u)                 100 ReLU units
+    logits = V a + c                         softmax over the 10 digits
+
+Parameters are one flat dict: "embed.E" (vocab, D), "core.<name>" for the core's parameters,
+"fc.W" (F, R), "fc.b" (F,), "out.W" (O, F), "out.b" (O,). Backward: docs/math.md §2 for the ops,
+the core's own docs for the core.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from fastweights_np.cores.registry import get_core
+from fastweights_np.ops import (
+    affine_backward,
+    affine_forward,
+    embedding_backward,
+    embedding_forward,
+    relu_backward,
+    relu_forward,
+    softmax_xent_backward,
+    softmax_xent_forward,
+)
+from fastweights_np.tasks.assoc_data import NUM_CLASSES, VOCAB_SIZE
+
+Params = dict[str, np.ndarray]
+CORE_PREFIX = "core."
+
+# The paper's fast-weights settings for this task (Sec. 4.1): λ = 0.9, η = 0.5, S = 1.
+FW_TASK_DEFAULTS = {"decay": 0.9, "fast_lr": 0.5, "inner_steps": 1}
+
+
+@dataclass(frozen=True)
+class AssocModelConfig:
+    """Sizes and the core: ``core`` in {"fw", "irnn", "lstm", "alstm"}, R = ``hidden_size``.
+
+    ``core_options`` are fields of the core's config (for fw: decay, fast_lr, inner_steps,
+    layer_norm, form, backend, ...); for fw the task's defaults λ = 0.9, η = 0.5, S = 1 apply
+    unless given.
+    """
+
+    core: str = "fw"
+    hidden_size: int = 50
+    embed_size: int = 100
+    fc_size: int = 100
+    vocab_size: int = VOCAB_SIZE
+    num_classes: int = NUM_CLASSES
+    dtype: str = "float64"
+    core_options: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class AssocModel:
+    """The model of :class:`AssocModelConfig`, with forward and backward (a trainer's Trainable)."""
+
+    def __init__(self, cfg: AssocModelConfig):
+        self.cfg = cfg
+        self.core = get_core(cfg.core)
+        options = dict(FW_TASK_DEFAULTS if cfg.core == "fw" else {}, dtype=cfg.dtype)
+        options.update(cfg.core_options)
+        self.core_cfg = self.core.make_config(cfg.embed_size, cfg.hidden_size, cfg.num_classes, **options)
+        for name in ("embed_size", "fc_size", "vocab_size", "num_classes"):
+            value = getattr(cfg, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+    # ------------------------------------------------------------------------------ params
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        c = self.cfg
+        shapes = {"embed.E": (c.vocab_size, c.embed_size)}
+        shapes.update({CORE_PREFIX + k: v for k, v in self.core.param_shapes(self.core_cfg).items()})
+        shapes.update({"fc.W": (c.fc_size, c.hidden_size), "fc.b": (c.fc_size,),
+                       "out.W": (c.num_classes, c.fc_size), "out.b": (c.num_classes,)})
+        return shapes
+
+    def init_params(self, seed: int) -> Params:
+        """E uniform in ±1 (a lookup has fan-in 1), the core as its registry says, U and V uniform
+        in ±1/sqrt(fan-in), biases 0."""
+        c = self.cfg
+        rng = np.random.default_rng([seed, 1])
+        dt = np.dtype(c.dtype)
+        params = {"embed.E": rng.uniform(-1, 1, (c.vocab_size, c.embed_size)).astype(dt)}
+        core_params = self.core.init_core_params(self.core_cfg, seed)
+        params.update({CORE_PREFIX + k: v for k, v in core_params.items()})
+        params["fc.W"] = (rng.uniform(-1, 1, (c.fc_size, c.hidden_size)) / np.sqrt(c.hidden_size)).astype(dt)
+        params["fc.b"] = np.zeros(c.fc_size, dt)
+        params["out.W"] = (rng.uniform(-1, 1, (c.num_classes, c.fc_size)) / np.sqrt(c.fc_size)).astype(dt)
+        params["out.b"] = np.zeros(c.num_classes, dt)
+        return params
+
+    def param_count(self) -> int:
+        """Trained parameters: embedding, the core's (as the registry counts them), the two layers."""
+        own = [shape for name, shape in self.param_shapes().items() if not name.startswith(CORE_PREFIX)]
+        return self.core.param_count(self.core_cfg) + sum(int(np.prod(shape)) for shape in own)
+
+    def _core_params(self, params: Params) -> Params:
+        return {k[len(CORE_PREFIX) :]: v for k, v in params.items() if k.startswith(CORE_PREFIX)}
+
+    def check_ids(self, x: object) -> np.ndarray:
+        """x must be integer symbol ids of shape (B, T) in [0, vocab_size)."""
+        if not isinstance(x, np.ndarray) or not np.issubdtype(x.dtype, np.integer):
+            kind = x.dtype if isinstance(x, np.ndarray) else type(x).__name__
+            raise TypeError(f"x must be a numpy array of integer symbol ids, got {kind}")
+        if x.ndim != 2 or 0 in x.shape:
+            raise ValueError(f"x must have shape (B, T) with B, T >= 1, got {x.shape}")
+        if x.min() < 0 or x.max() >= self.cfg.vocab_size:
+            raise ValueError(f"x values must be in [0, {self.cfg.vocab_size}), found {int(x.min())}..{int(x.max())}")
+        return x
+
+    # ----------------------------------------------------------------------------- forward
+    def forward(self, params: Params, x: np.ndarray) -> tuple[np.ndarray, tuple]:
+        """logits (B, O) for symbol ids x (B, T), and the cache for :meth:`backward`."""
+        e, embed_cache = embedding_forward(x, params["embed.E"])
+        (hs, _), core_cache = self.core.sequence_forward(self._core_params(params), e, self.core_cfg)
+        a, fc_cache = affine_forward(hs[:, -1], params["fc.W"], params["fc.b"])
+        r, relu_cache = relu_forward(a)
+        logits, out_cache = affine_forward(r, params["out.W"], params["out.b"])
+        return logits, (embed_cache, core_cache, hs.shape, fc_cache, relu_cache, out_cache)
+
+    def backward(self, dlogits: np.ndarray, cache: tuple) -> dict[str, np.ndarray]:
+        """Gradients of every parameter for an upstream gradient on the logits."""
+        embed_cache, core_cache, hs_shape, fc_cache, relu_cache, out_cache = cache
+        dr, d_outW, d_outb = affine_backward(dlogits, out_cache)
+        da = relu_backward(dr, relu_cache)
+        dh_T, d_fcW, d_fcb = affine_backward(da, fc_cache)
+        dhs = np.zeros(hs_shape, dh_T.dtype)
+        dhs[:, -1] = dh_T
+        core_grads, de, _ = self.core.sequence_backward((dhs, None), core_cache)
+        grads = {"embed.E": embedding_backward(de, embed_cache)}
+        grads.update({CORE_PREFIX + k: core_grads[k] for k in self.core.param_shapes(self.core_cfg)})
+        grads.update({"fc.W": d_fcW, "fc.b": d_fcb, "out.W": d_outW, "out.b": d_outb})
+        return grads
+
+    def logits(self, params: Params, x: np.ndarray) -> np.ndarray:
+        return self.forward(params, x)[0]
+
+    def loss_and_grad(self, params: Params, x: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+        """Batch-mean cross-entropy of the digit and the gradient of every parameter."""
+        logits, cache = self.forward(params, x)
+        loss, xent_cache = softmax_xent_forward(logits, y)
+        return loss, self.backward(softmax_xent_backward(1.0, xent_cache), cache)
