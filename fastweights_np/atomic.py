@@ -33,3 +33,11 @@ def atomic_write_bytes(path: str | os.PathLike, write) -> Path:
 def atomic_save_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> Path:
     """Write ``arrays`` as an uncompressed ``.npz`` atomically (no pickled objects)."""
     return atomic_write_bytes(path, lambda f: np.savez(f, **arrays))
+
+
+def atomic_write_json(path: str | os.PathLike, obj: object) -> Path:
+    """Write ``obj`` as indented JSON (sorted keys) atomically."""
+    import json
+
+    text = json.dumps(obj, indent=2, sort_keys=True) + "\n"
+    return atomic_write_bytes(path, lambda f: f.write(text.encode()))

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from fastweights_np.atomic import atomic_write_bytes
+from fastweights_np.atomic import atomic_write_bytes, atomic_write_json
 from fastweights_np.ops import softmax_xent_forward
 from fastweights_np.optim.adam import AdamConfig, adam_init, adam_step
 from fastweights_np.train.batches import batch_indices
@@ -93,10 +93,6 @@ def evaluate(model: Trainable, params: dict, split: Any, batch_size: int) -> dic
     return {"loss": loss_sum / n, "error": wrong / n}
 
 
-def _write_json(path: Path, obj: dict) -> None:
-    atomic_write_bytes(path, lambda f: f.write((json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()))
-
-
 def _prepare_run_dir(run_dir: Path, run_info: dict, resume: bool) -> None:
     info_path = run_dir / "run.json"
     if resume:
@@ -110,7 +106,7 @@ def _prepare_run_dir(run_dir: Path, run_info: dict, resume: bool) -> None:
     if info_path.exists():
         raise ValueError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
     run_dir.mkdir(parents=True, exist_ok=True)
-    _write_json(info_path, run_info)
+    atomic_write_json(info_path, run_info)
     (run_dir / "metrics.jsonl").write_text("")
 
 
@@ -243,7 +239,7 @@ def train(
                          elapsed, state.best_params)
     if run_dir is not None and status == "finished":
         summary = {f.name: getattr(result, f.name) for f in fields(result) if f.name != "params"}
-        _write_json(run_dir / "final.json", summary)
+        atomic_write_json(run_dir / "final.json", summary)
     return result
 
 

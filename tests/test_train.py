@@ -1,0 +1,194 @@
+"""Training on associative retrieval: the task model's gradients, a short run that learns,
+exact resume after an interruption, Ctrl-C, and the command line's errors."""
+
+import contextlib
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from strategies import examples
+
+from fastweights_np.cli import main
+from fastweights_np.cores.registry import CORE_NAMES
+from fastweights_np.gradcheck import check_gradients
+from fastweights_np.ops import softmax_xent_forward
+from fastweights_np.tasks.assoc_data import make_assoc, make_assoc_splits
+from fastweights_np.tasks.assoc_model import AssocModel, AssocModelConfig
+from fastweights_np.train.batches import batch_indices
+from fastweights_np.train.checkpoint import load_checkpoint
+from fastweights_np.train.clip import clip_by_global_norm, global_norm
+from fastweights_np.train.loop import TrainConfig, train
+
+SMALL = {"train": 512, "val": 256, "test": 256}
+
+
+def _small_model(core="fw", hidden=8, dtype="float64"):
+    return AssocModel(AssocModelConfig(core=core, hidden_size=hidden, embed_size=6, fc_size=7, dtype=dtype))
+
+
+@pytest.mark.parametrize("core", CORE_NAMES)
+@settings(max_examples=examples(4))
+@given(seed=st.integers(0, 2**16), num_pairs=st.integers(1, 3))
+def test_task_model_gradients(core, seed, num_pairs):
+    model = _small_model(core, hidden=4)
+    rng = np.random.default_rng(seed)
+    params = {k: v + 0.1 * rng.standard_normal(v.shape) for k, v in model.init_params(seed).items()}
+    data = make_assoc(3, num_pairs, seed)
+    _, grads = model.loss_and_grad(params, data.x, data.y)
+    assert set(grads) == set(params)
+
+    def loss(p):
+        return softmax_xent_forward(model.logits(p, data.x), data.y)[0]
+
+    report = check_gradients(loss, params, grads, mode="direction", directions=2)
+    assert report.passed, "\n" + str(report)
+
+
+def test_a_short_run_learns(tmp_path):
+    """A few hundred steps must bring the training loss well below log(10) ≈ 2.30."""
+    data = make_assoc_splits(seed=0, sizes=SMALL)
+    result = train(_small_model(hidden=16), data, TrainConfig(steps=300, eval_every=100, lr=3e-3), tmp_path / "run",
+                   progress=False)
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    losses = [r["train_loss"] for r in records if r.get("train_loss") is not None]
+    assert losses[-1] < 0.8 * np.log(10)
+    assert result.status == "finished" and result.test_error is not None
+    assert json.loads((tmp_path / "run" / "final.json").read_text())["test_error"] == result.test_error
+
+
+class _InterruptAt:
+    """A model that raises KeyboardInterrupt (as Ctrl-C would) in the given training step."""
+
+    def __init__(self, model, step):
+        self.model, self.step, self.calls = model, step, 0
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+    def loss_and_grad(self, params, x, y):
+        self.calls += 1
+        if self.calls == self.step:
+            raise KeyboardInterrupt
+        return self.model.loss_and_grad(params, x, y)
+
+
+@pytest.mark.parametrize("interrupt_at", [7, 20])  # before and after the first checkpoint (10)
+def test_resume_equals_an_uninterrupted_run(tmp_path, interrupt_at):
+    data = make_assoc_splits(seed=1, sizes=SMALL)
+    cfg = TrainConfig(steps=30, eval_every=5, checkpoint_every=10, seed=3)
+    straight = train(_small_model(), data, cfg, tmp_path / "straight", progress=False)
+
+    stopped = train(_InterruptAt(_small_model(), interrupt_at), data, cfg, tmp_path / "resumed", progress=False)
+    assert stopped.status == "interrupted" and stopped.step == interrupt_at - 1
+    assert load_checkpoint(tmp_path / "resumed" / "checkpoint.npz").step == interrupt_at - 1
+    resumed = train(_small_model(), data, cfg, tmp_path / "resumed", resume=True, progress=False)
+
+    assert resumed.status == "finished" and resumed.step == 30
+    for name, value in straight.params.items():
+        np.testing.assert_array_equal(resumed.params[name], value, err_msg=name)
+    assert resumed.test_error == straight.test_error and resumed.best_step == straight.best_step
+    final_a = load_checkpoint(tmp_path / "straight" / "checkpoint.npz")
+    final_b = load_checkpoint(tmp_path / "resumed" / "checkpoint.npz")
+    for name in final_a.params:
+        np.testing.assert_array_equal(final_b.params[name], final_a.params[name])
+        np.testing.assert_array_equal(final_b.adam.m[name], final_a.adam.m[name])
+
+    def metrics(run):
+        lines = (tmp_path / run / "metrics.jsonl").read_text().splitlines()
+        return [{k: v for k, v in json.loads(line).items() if k not in ("steps_per_s", "elapsed_s")} for line in lines]
+
+    assert metrics("resumed") == metrics("straight")
+
+
+def test_batches_are_a_function_of_seed_and_step():
+    seen = np.concatenate([batch_indices(100, 30, seed=4, step=k) for k in range(3)])
+    assert len(set(seen.tolist())) == 90  # an epoch draws without replacement
+    np.testing.assert_array_equal(batch_indices(100, 30, 4, 5), batch_indices(100, 30, 4, 5))
+    assert not np.array_equal(batch_indices(100, 30, 4, 3), batch_indices(100, 30, 4, 0))
+    with pytest.raises(ValueError, match=r"batch_size must be in \[1, 100\]"):
+        batch_indices(100, 101, 0, 0)
+
+
+def test_clip_by_global_norm():
+    grads = {"a": np.array([3.0, 0.0]), "b": np.array([[4.0]]), "decay": 1.5}
+    assert global_norm(grads) == 5.0
+    clipped, norm = clip_by_global_norm(grads, 1.0)
+    assert norm == 5.0 and global_norm(clipped) == pytest.approx(1.0) and clipped["decay"] == 1.5
+    assert clip_by_global_norm(grads, None)[0] is grads
+
+
+def test_cli_train_eval_resume(tmp_path, capsys):
+    run = tmp_path / "run"
+    args = ["train", "assoc", "--hidden", "8", "--steps", "20", "--eval-every", "10", "--train-size", "300",
+            "--val-size", "100", "--test-size", "100", "--out", str(run), "--no-progress"]
+    assert main(args) == 0
+    assert "test error" in capsys.readouterr().out
+    assert main(["eval", str(run), "--show", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "test error" in out and out.count("(target") == 2
+    # extending the budget on resume is allowed; changing anything else is not
+    assert main(["train", "assoc", "--out", str(run), "--resume", "--steps", "30", "--no-progress"]) == 0
+    assert json.loads((run / "final.json").read_text())["step"] == 30
+    assert main(["train", "assoc", "--out", str(run), "--resume", "--hidden", "9"]) == 2
+    assert "cannot change --hidden of an existing run" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--hidden", "0"], "argument --hidden: expected a positive integer, got '0'"),
+        (["--core", "gru"], "argument --core: invalid choice: 'gru'"),
+        (["--lr", "-1"], "argument --lr: expected a positive number, got '-1'"),
+        (["--core", "lstm", "--decay", "0.5"], "--decay applies to the fw core only, not to lstm"),
+        (["--num-pairs", "27"], r"num_pairs must be an integer in [1, 26]"),
+        (["--batch-size", "1000", "--train-size", "500"], "batch_size must be in [1, 500]"),
+    ],
+)
+def test_cli_bad_arguments(tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) if "argument" in message else contextlib.nullcontext():
+        code = main(["train", "assoc", "--out", str(tmp_path / "r"), "--steps", "2", "--no-progress", *args])
+        assert code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_refuses_to_overwrite_or_resume_nothing(tmp_path, capsys):
+    run = tmp_path / "run"
+    base = ["train", "assoc", "--out", str(run), "--steps", "2", "--train-size", "200", "--val-size", "50",
+            "--test-size", "50", "--no-progress"]
+    assert main(["train", "assoc", "--out", str(run), "--resume"]) == 2
+    assert "cannot resume" in capsys.readouterr().err
+    assert main(base) == 0
+    assert main(base) == 2
+    assert "already holds a run; pass --resume" in capsys.readouterr().err
+
+
+def test_ctrl_c_saves_and_exits_cleanly(tmp_path):
+    """A real SIGINT to a running `fastweights-np train`: exit 130, a checkpoint, no traceback,
+    and --resume finishes the run."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    run = tmp_path / "run"
+    args = [sys.executable, "-m", "fastweights_np", "train", "assoc", "--hidden", "8", "--steps", "100000",
+            "--eval-every", "50", "--train-size", "300", "--val-size", "100", "--test-size", "100",
+            "--out", str(run), "--no-progress"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and len((run / "metrics.jsonl").read_text().splitlines() if
+                                         (run / "metrics.jsonl").exists() else []) < 2:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "--resume" in err
+    state = load_checkpoint(run / "checkpoint.npz")
+    assert state.step >= 50
+    resume = [sys.executable, "-m", "fastweights_np", "train", "assoc", "--out", str(run), "--resume",
+              "--steps", str(state.step + 10), "--no-progress"]
+    done = subprocess.run(resume, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((run / "final.json").read_text())["step"] == state.step + 10
