@@ -7,9 +7,9 @@ import argparse
 import sys
 
 from fastweights_np import __version__
-from fastweights_np.cli import evaluate, gradcheck, info, oracle, param_count, train
+from fastweights_np.cli import evaluate, gradcheck, info, oracle, param_count, plot, reproduce, train
 
-SUBCOMMANDS = (train, evaluate, gradcheck, oracle, info, param_count)
+SUBCOMMANDS = (train, evaluate, plot, reproduce, gradcheck, oracle, info, param_count)
 
 
 def build_parser() -> argparse.ArgumentParser:

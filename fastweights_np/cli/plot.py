@@ -1,0 +1,88 @@
+"""``fastweights-np plot RUN [RUN ...]``: learning curves to a PNG (matplotlib, an optional extra)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+METRICS = ("test_loss", "test_error", "val_loss", "val_error", "train_loss")
+LABELS = {
+    "test_loss": "test negative log-likelihood",
+    "test_error": "test error",
+    "val_loss": "validation negative log-likelihood",
+    "val_error": "validation error",
+    "train_loss": "training loss (mean since the previous evaluation)",
+}
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "plot",
+        help="draw learning curves of training runs to a PNG (needs matplotlib: pip install '.[plot]')",
+        description="Plots a metric of metrics.jsonl against updates for each run, one line per run "
+        "(the paper's Figure 2 shows the test negative log-likelihood).",
+    )
+    p.add_argument("runs", nargs="+", type=Path, help="run directories written by 'fastweights-np train'")
+    p.add_argument("--out", type=Path, required=True, help="the PNG to write")
+    p.add_argument("--metric", choices=METRICS, default="test_loss", help="default test_loss")
+    p.add_argument("--log-y", action="store_true", help="logarithmic y axis")
+    p.add_argument("--title", default=None, help="figure title")
+    p.set_defaults(handler=run)
+
+
+def read_curve(run_dir: Path, metric: str) -> tuple[list[int], list[float]]:
+    """(steps, values) of ``metric`` in run_dir/metrics.jsonl, evaluations only."""
+    path = run_dir / "metrics.jsonl"
+    if not path.exists():
+        raise ValueError(f"{run_dir} is not a training run: metrics.jsonl is missing")
+    steps, values = [], []
+    for line in path.read_text().splitlines():
+        record = json.loads(line)
+        if not record.get("final") and record.get(metric) is not None:
+            steps.append(record["step"])
+            values.append(record[metric])
+    return steps, values
+
+
+def run_label(run_dir: Path) -> str:
+    try:
+        options = json.loads((run_dir / "run.json").read_text())["options"]
+    except (OSError, KeyError, json.JSONDecodeError):
+        return run_dir.name
+    names = {"fw": "Fast weights", "irnn": "IRNN", "lstm": "LSTM", "alstm": "A-LSTM"}
+    return f"{names.get(options['core'], options['core'])} R={options['hidden']}"
+
+
+def plot_curves(runs: list[Path], out: Path, metric: str = "test_loss", log_y: bool = False,
+                title: str | None = None) -> Path:
+    """Draw ``metric`` against updates for every run into the PNG ``out``."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ValueError("plotting needs matplotlib: pip install 'fastweights_np[plot]'") from None
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for run_dir in runs:
+        steps, values = read_curve(run_dir, metric)
+        ax.plot(steps, values, label=run_label(run_dir))
+    ax.set_xlabel("updates")
+    ax.set_ylabel(LABELS[metric])
+    if log_y:
+        ax.set_yscale("log")
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    print(f"wrote {plot_curves(args.runs, args.out, args.metric, args.log_y, args.title)}")
+    return 0
