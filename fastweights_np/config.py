@@ -16,6 +16,7 @@ import numpy as np
 
 FORMS = ("matrix", "attention")
 DTYPES = ("float32", "float64")
+BACKENDS = ("numpy", "numba")
 
 
 def _positive_int(name: str, value: Any) -> None:
@@ -60,6 +61,9 @@ class FastWeightsConfig:
         past hidden states (paper Eq. 4) without forming A. Same numbers to rounding.
     dtype : {"float32", "float64"}
         Floating type of parameters and computation.
+    backend : {"numpy", "numba"}
+        Which code computes the core: the readable NumPy reference, or the compiled kernels of
+        :mod:`fastweights_np.backends.numba` (tested equal to the reference). Default "numpy".
     """
 
     input_size: int
@@ -73,6 +77,7 @@ class FastWeightsConfig:
     ln_eps: float = 1e-5
     form: str = "matrix"
     dtype: str = "float64"
+    backend: str = "numpy"
 
     def __post_init__(self) -> None:
         for name in ("input_size", "hidden_size", "output_size"):
@@ -93,6 +98,8 @@ class FastWeightsConfig:
             raise ValueError(f"form must be one of {FORMS}, got {self.form!r}")
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
         # Store plain Python scalars so that equality, hashing and JSON are predictable.
         for name in ("decay", "fast_lr", "ln_eps"):
             object.__setattr__(self, name, float(getattr(self, name)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fastweights_np.backends import backend_for
 from fastweights_np.config import FastWeightsConfig
 from fastweights_np.cores.fast_weights import CORE_PARAM_NAMES, sequence_backward, sequence_forward
 from fastweights_np.ops import affine_backward, affine_forward, softmax_xent_backward, softmax_xent_forward
@@ -102,5 +103,8 @@ def loss_and_grad_unchecked(
     params: Params, x: np.ndarray, y: np.ndarray, cfg: FastWeightsConfig, **overrides: float | None
 ) -> tuple[float, dict]:
     """:func:`loss_and_grad` without input checks (for callers that checked them already)."""
+    backend = backend_for(cfg)
+    if backend is not None:
+        return backend.loss_and_grad(params, x, y, cfg, **overrides)
     loss, cache = loss_forward(params, x, y, cfg, **overrides)
     return loss, loss_backward(cache)

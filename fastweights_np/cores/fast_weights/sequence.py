@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from fastweights_np.backends import backend_for, backend_of_cache
 from fastweights_np.config import FastWeightsConfig
 from fastweights_np.cores.fast_weights.memory import attention_memory_backward, attention_memory_forward
 from fastweights_np.cores.fast_weights.step import (
@@ -85,6 +86,9 @@ def sequence_forward(
     (hs, state) : hs (B, T, H) holds h_1..h_T; state = (h_T, A_T)
     cache : for :func:`sequence_backward`
     """
+    backend = backend_for(cfg)
+    if backend is not None:
+        return backend.sequence_forward(params, x, cfg, state0, decay=decay, fast_lr=fast_lr)
     lam = cfg.decay if decay is None else decay
     eta = cfg.fast_lr if fast_lr is None else fast_lr
     B, T, _ = x.shape
@@ -137,6 +141,9 @@ def sequence_backward(
     dx : (B, T, I), the gradient with respect to the inputs
     dstate0 : (dh_0, dA_0), or None when the forward started from zeros
     """
+    backend = backend_of_cache(cache)
+    if backend is not None:
+        return backend.sequence_backward(dout, cache)
     dhs, dstate = dout
     form, drive_cache, steps, memory_cache, had_state0, params = cache
     B, T, H = dhs.shape
