@@ -98,10 +98,11 @@ def recurrent_drive(W, h_prev, drive, z):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def recurrent_drive_backward(W, dz, dh_prev):
-    """dh_{t-1} += Wᵀ dz for one example."""
+def recurrent_drive_backward(W, dz, h_prev, dh_prev, dW):
+    """Backward of z = W h_{t-1} + d for one example: dh_{t-1} += Wᵀ dz, dW += dz h_{t-1}ᵀ."""
     H = dz.shape[0]
     for i in range(H):
         dzi = dz[i]
         for j in range(H):
             dh_prev[j] += W[i, j] * dzi
+            dW[i, j] += dzi * h_prev[j]

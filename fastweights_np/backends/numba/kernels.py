@@ -17,9 +17,13 @@ from fastweights_np.backends.numba.attention import attention_backward_example, 
 from fastweights_np.backends.numba.matrix import matrix_backward_example, matrix_forward_example
 
 
+CHUNKS_PER_THREAD = 4
+
+
 def n_chunks(batch: int) -> int:
-    """How many pieces the batch is cut into: one per thread, at most one per sequence."""
-    return min(batch, get_num_threads())
+    """How many pieces the batch is cut into: a few per thread (handed out one at a time, so a
+    thread that the OS pauses holds up little), at most one per sequence."""
+    return min(batch, CHUNKS_PER_THREAD * get_num_threads())
 
 
 @njit(cache=True, parallel=True, fastmath=FASTMATH)
@@ -103,6 +107,7 @@ def backward_kernel(
     layer_norm,
     ln_preliminary,
     ddrive,
+    dW,
     dg,
     dbeta,
     dscalars,
@@ -120,8 +125,8 @@ def backward_kernel(
     past, vhat, inv_sigma, inner, W, g, k, power, inner_steps, ... : as for the forward
     power, dpower : (T+1,) λ^k and k λ^(k-1)
     ddrive : (B, T, H), receives dz_t = dd_t
-    dg, dbeta : (n_chunks, H) zeros, receive each chunk's sums
-    dscalars : (n_chunks, 2) float64 zeros, receive each chunk's (dλ, dη)
+    dW : (n, H, H), dg, dbeta : (n, H) zeros, receive each chunk's sums
+    dscalars : (n, 2) float64 zeros, receive each chunk's (dλ, dη)
     """
     B, T, H = ddrive.shape
     for c in prange(n):
@@ -142,13 +147,13 @@ def backward_kernel(
                     A_hist[0] = 0
                 dd, df = matrix_backward_example(
                     dpast[b], D, A_hist, past[b], vhat[b], inv_sigma[b], inner[b], W, g, k, inner_steps, layer_norm,
-                    ln_preliminary, ddrive[b], dg[c], dbeta[c], scratch,
+                    ln_preliminary, ddrive[b], dW[c], dg[c], dbeta[c], scratch,
                 )
             else:
                 dA0_b = dA[b] if use_dA else dA[0]
                 dd, df = attention_backward_example(
                     dpast[b], past[b], vhat[b], inv_sigma[b], inner[b], W, g, k, power, dpower, A0_b, with_A0, dA0_b,
-                    inner_steps, layer_norm, ln_preliminary, ddrive[b], dg[c], dbeta[c], scratch,
+                    inner_steps, layer_norm, ln_preliminary, ddrive[b], dW[c], dg[c], dbeta[c], scratch,
                 )
             ddecay += dd
             dfast_lr += df

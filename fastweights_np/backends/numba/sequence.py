@@ -6,8 +6,8 @@
 ``cfg.backend == "numba"`` (``fastweights_np.backends``). The math lives in the compiled
 kernels (``kernels.py``); this module checks shapes (the kernels do no bounds checks),
 prepares contiguous arrays and puts the results together. Products that BLAS does best stay
-in NumPy: dW = Σ_{b,t} dz_t h_{t-1}ᵀ is one matrix product over the whole batch, and the
-attention form's final A_T and its backward reuse the reference's vectorised functions.
+in NumPy: the attention form's final A_T and its backward reuse the reference's vectorised
+functions.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from numba import parallel_chunksize
 
 from fastweights_np.backends import BackendCache
 from fastweights_np.backends.numba.activation import scalars
@@ -95,10 +96,28 @@ def core_forward(
     inv_sigma = np.empty((B, T, S + 1), dtype)
     keep_A_T = matrix and final_A
     A_T = np.empty((B, H, H), dtype) if keep_A_T else _placeholder(dtype)
-    forward_kernel(
-        n_chunks(B), matrix, drive, W, g, _contiguous(beta, dtype), k, power, _placeholder(dtype) if A0 is None else A0,
-        A0 is not None, A_T, keep_A_T, S, cfg.layer_norm, cfg.ln_preliminary, past, vhat, inv_sigma, inner,
-    )
+    with parallel_chunksize(1):
+        forward_kernel(
+            n_chunks(B),
+            matrix,
+            drive,
+            W,
+            g,
+            _contiguous(beta, dtype),
+            k,
+            power,
+            _placeholder(dtype) if A0 is None else A0,
+            A0 is not None,
+            A_T,
+            keep_A_T,
+            S,
+            cfg.layer_norm,
+            cfg.ln_preliminary,
+            past,
+            vhat,
+            inv_sigma,
+            inner,
+        )
     memory_cache = None
     if not final_A:
         A_T = None
@@ -134,16 +153,39 @@ def core_backward(
                 dA += dA0_memory
     n = n_chunks(B)
     ddrive = np.empty((B, T, H), dtype)
+    dW = np.zeros((n, H, H), dtype)
     dg = np.zeros((n, H), dtype)
     dbeta = np.zeros((n, H), dtype)
     dscalars = np.zeros((n, 2))
-    backward_kernel(
-        n, matrix, dpast, _placeholder(dtype) if dA is None else dA, use_dA,
-        _placeholder(dtype) if A0 is None else A0, A0 is not None, past, vhat, inv_sigma, inner, W, g, k, power,
-        dpower, cfg.inner_steps, cfg.layer_norm, cfg.ln_preliminary, ddrive, dg, dbeta, dscalars,
-    )
+    with parallel_chunksize(1):
+        backward_kernel(
+            n,
+            matrix,
+            dpast,
+            _placeholder(dtype) if dA is None else dA,
+            use_dA,
+            _placeholder(dtype) if A0 is None else A0,
+            A0 is not None,
+            past,
+            vhat,
+            inv_sigma,
+            inner,
+            W,
+            g,
+            k,
+            power,
+            dpower,
+            cfg.inner_steps,
+            cfg.layer_norm,
+            cfg.ln_preliminary,
+            ddrive,
+            dW,
+            dg,
+            dbeta,
+            dscalars,
+        )
     dx, grads["C"], grads["b"] = drive_backward(ddrive, inputs, need_dx)
-    grads["W"] = np.tensordot(ddrive, past[:, :T], axes=([0, 1], [0, 1]))
+    grads["W"] = dW.sum(axis=0)
     grads["g"] = dg.sum(axis=0)
     grads["beta"] = dbeta.sum(axis=0)
     grads["decay"] += float(dscalars[:, 0].sum())
