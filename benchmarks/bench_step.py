@@ -79,7 +79,8 @@ def row(args, dtype: str, form: str, T: int, H: int, peak: float) -> str:
     gflops = step_flops(cfg, args.batch, T) / t_nb / 1e9
     times = {}
     if not args.no_frameworks:
-        with_compile = args.torch_compile == "all" or (args.torch_compile == "t11-float32" and (T, dtype) == (11, "float32"))
+        paper_size = (T, dtype) == (11, "float32")
+        with_compile = args.torch_compile == "all" or (args.torch_compile == "t11-float32" and paper_size)
         for name, step in framework_steps(params, idx, y, cfg, with_compile).items():
             _same_loss(name, step(), ref_loss, dtype)
             times[name] = median_time(step, args.repeats, args.budget)

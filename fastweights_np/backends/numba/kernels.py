@@ -16,7 +16,6 @@ from fastweights_np.backends.numba.activation import FASTMATH
 from fastweights_np.backends.numba.attention import attention_backward_example, attention_forward_example
 from fastweights_np.backends.numba.matrix import matrix_backward_example, matrix_forward_example
 
-
 CHUNKS_PER_THREAD = 4
 
 

@@ -68,6 +68,21 @@ def check_core_params(params: object, cfg: FastWeightsConfig) -> dict[str, np.nd
     return core
 
 
+def require_shapes(params: object, x: object, cfg: FastWeightsConfig) -> None:
+    """The cheap part of the checks, for entry points whose inputs were checked already: the
+    shapes the kernels rely on (they do no bounds checks). Raises the full checks' errors."""
+    shapes = param_shapes(cfg)
+    if not (
+        isinstance(params, dict)
+        and all(np.shape(params.get(name)) == shapes[name] for name in CORE_PARAM_NAMES)
+        and isinstance(x, np.ndarray)
+        and x.ndim == 3
+        and x.shape[-1] == cfg.input_size
+    ):
+        check_core_params(params, cfg)
+        check_float_array("x", x, (None, None, cfg.input_size), cfg.np_dtype)
+
+
 def core_forward(
     params: dict[str, np.ndarray],
     x: np.ndarray,
@@ -245,9 +260,7 @@ def loss_and_grad(
     """:func:`fastweights_np.model.loss_and_grad_unchecked` in one call: the core's forward,
     the readout V h_T + c and softmax cross-entropy (the reference's ops), then the backward,
     skipping what the loss does not need (the final A, dx)."""
-    check_core_params(params, cfg)
-    if not (isinstance(x, np.ndarray) and x.ndim == 3 and x.shape[-1] == cfg.input_size):
-        x = check_float_array("x", x, (None, None, cfg.input_size), cfg.np_dtype)  # raises: x was not checked
+    require_shapes(params, x, cfg)
     past, _, cache = core_forward(params, x, cfg, None, decay, fast_lr, final_A=False)
     logits, readout_cache = affine_forward(past[:, -1], params["V"], params["c"])
     loss, xent_cache = softmax_xent_forward(logits, y)
