@@ -88,13 +88,27 @@ def act_backward(dout, out, vhat, inv_sigma, g, use_ln, k, dv, dg, dbeta):
 
 @njit(cache=True, fastmath=FASTMATH)
 def recurrent_drive(W, h_prev, drive, z):
-    """z = W h_{t-1} + d_t for one example; W (H, H), h_prev, drive, z (H,)."""
+    """z = W h_{t-1} + d_t for one example; W (H, H), h_prev, drive, z (H,).
+
+    Four rows at a time, so that each h_{t-1}[j] loaded serves four dot products.
+    """
     H = z.shape[0]
-    for i in range(H):
-        acc = drive[i]
+    i = 0
+    while i + 4 <= H:
+        a0, a1, a2, a3 = drive[i], drive[i + 1], drive[i + 2], drive[i + 3]
         for j in range(H):
-            acc += W[i, j] * h_prev[j]
-        z[i] = acc
+            hj = h_prev[j]
+            a0 += W[i, j] * hj
+            a1 += W[i + 1, j] * hj
+            a2 += W[i + 2, j] * hj
+            a3 += W[i + 3, j] * hj
+        z[i], z[i + 1], z[i + 2], z[i + 3] = a0, a1, a2, a3
+        i += 4
+    for r in range(i, H):
+        acc = drive[r]
+        for j in range(H):
+            acc += W[r, j] * h_prev[j]
+        z[r] = acc
 
 
 @njit(cache=True, fastmath=FASTMATH)
