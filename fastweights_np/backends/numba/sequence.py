@@ -118,7 +118,7 @@ def core_forward(
             drive,
             W,
             g,
-            _contiguous(beta, dtype),
+            beta,
             k,
             power,
             _placeholder(dtype) if A0 is None else A0,
