@@ -84,7 +84,7 @@ def make_torch_step(params, idx, y, cfg, compiled: bool) -> Step | None:
             leaf.grad = None
         loss = loss_fn(*leaves)
         loss.backward()
-        return float(loss)
+        return loss.item()
 
     return step
 

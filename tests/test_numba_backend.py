@@ -322,3 +322,13 @@ def test_one_compiled_signature_per_dtype():
     for kernel in (kernels.forward_kernel, kernels.backward_kernel):
         dtypes = {sig[2].dtype for sig in kernel.signatures}
         assert len(kernel.signatures) == len(dtypes) <= 2, kernel.signatures
+
+
+@pytest.mark.parametrize("form", ["matrix", "attention"])
+def test_numba_gradients_match_finite_differences(form):
+    """The gradient check of the reference, run through the Numba backend end to end."""
+    from fastweights_np.gradcheck import check_model
+
+    cfg, params, x, y = make_case(2, 2, 4, 5, 3, 2, False, form=form, inner_steps=2, backend="numba")
+    report = check_model(params, x, y, cfg, mode="direction")
+    assert report.passed, report.table()
