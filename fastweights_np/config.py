@@ -17,7 +17,7 @@ from fastweights_np.config_base import check_real as _real
 FORMS = ("matrix", "attention")
 TIMINGS = ("paper", "lagged", "preliminary")
 ACTIVATIONS = ("relu", "tanh")
-BACKENDS = ("numpy", "cupy")
+BACKENDS = ("numpy", "numba", "cupy")
 
 __all__ = ["ACTIVATIONS", "BACKENDS", "DTYPES", "FORMS", "TIMINGS", "FastWeightsConfig"]
 
@@ -55,9 +55,11 @@ class FastWeightsConfig(ConfigRecord):
         the inner loop, and the sustained term is W h_t^(0) + C x_t + b.
     activation : {"relu", "tanh"}
         The nonlinearity f (the paper's is ReLU).
-    backend : {"numpy", "cupy"}
-        Where :func:`fastweights_np.loss_and_grad` runs: NumPy on the CPU, or the same
-        namespace-generic code on CuPy arrays on a GPU (docs/cupy.md).
+    backend : {"numpy", "numba", "cupy"}
+        Which code computes the model: the readable NumPy reference; the compiled CPU kernels
+        of :mod:`fastweights_np.backends.numba` (tested equal to the reference; paper timing and
+        ReLU only; docs/performance.md); or the reference's namespace-generic code on CuPy
+        arrays on a GPU (docs/cupy.md).
     """
 
     input_size: int
@@ -100,6 +102,12 @@ class FastWeightsConfig(ConfigRecord):
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
+        if self.backend == "numba" and (self.fast_weight_timing, self.activation) != ("paper", "relu"):
+            raise ValueError(
+                "backend='numba' computes the paper's model only (fast_weight_timing='paper', "
+                f"activation='relu'), got fast_weight_timing={self.fast_weight_timing!r}, "
+                f"activation={self.activation!r}; use backend='numpy' for the variants"
+            )
         # Store plain Python scalars so that equality, hashing and JSON are predictable.
         for name in ("decay", "fast_lr", "ln_eps"):
             object.__setattr__(self, name, float(getattr(self, name)))

@@ -10,10 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from fastweights_np.array_namespace import namespace, zeros
+from fastweights_np.backends import backend_for
+from fastweights_np.backends.cupy import run_on_cupy
 from fastweights_np.config import FastWeightsConfig
 from fastweights_np.cores.fast_weights import CORE_PARAM_NAMES, sequence_backward, sequence_forward
 from fastweights_np.cores.fast_weights.sequence import sequence_inner_states
-from fastweights_np.cupy_backend import run_on_cupy
 from fastweights_np.params import check_model_params
 from fastweights_np.readout import readout_logits, readout_loss_backward, readout_loss_forward
 from fastweights_np.validation import check_float_array, check_labels
@@ -127,5 +128,8 @@ def loss_and_grad_unchecked(
     params: Params, x: np.ndarray, y: np.ndarray, cfg: FastWeightsConfig, **overrides: float | None
 ) -> tuple[float, dict]:
     """:func:`loss_and_grad` without input checks (for callers that checked them already)."""
+    backend = backend_for(cfg)
+    if backend is not None:
+        return backend.loss_and_grad(params, x, y, cfg, **overrides)
     loss, cache = loss_forward(params, x, y, cfg, **overrides)
     return loss, loss_backward(cache)

@@ -14,9 +14,9 @@ import pytest
 
 from fastweights_np import FastWeightsConfig, hidden_states, init_params, loss_and_grad
 from fastweights_np.array_namespace import namespace, run_in_namespace, to_namespace, to_numpy
+from fastweights_np.backends.cupy import BackendUnavailableError, cupy_status
 from fastweights_np.config import ACTIVATIONS, TIMINGS
 from fastweights_np.cores.fast_weights import FastWeightsState, sequence_backward, sequence_forward
-from fastweights_np.cupy_backend import BackendUnavailableError, cupy_status
 from fastweights_np.model import forward_record, loss_and_grad_unchecked, loss_backward, loss_forward
 from fastweights_np.optim import AdamConfig, adam_init, adam_step
 from fastweights_np.oracle import compare, golden_vectors

@@ -2,8 +2,8 @@
 
 import numpy as np
 
+from fastweights_np.backends.cupy import cupy_status
 from fastweights_np.cli import main
-from fastweights_np.cupy_backend import cupy_status
 
 
 def test_info_prints_versions_threading_and_cupy_status(capsys):

@@ -7,7 +7,7 @@ import importlib.metadata
 import platform
 
 from fastweights_np import __version__
-from fastweights_np.cupy_backend import cupy_status
+from fastweights_np.backends.cupy import cupy_status
 
 PACKAGES = ("numpy", "scipy", "numba", "llvmlite", "array-api-compat", "array-api-strict", "cupy", "torch")
 

@@ -16,8 +16,8 @@ from functools import partial
 import numpy as np
 
 from fastweights_np import __version__
+from fastweights_np.backends.cupy import run_on_cupy
 from fastweights_np.config import FastWeightsConfig
-from fastweights_np.cupy_backend import run_on_cupy
 from fastweights_np.model import check_inputs, forward_record, loss_and_grad_unchecked, loss_backward, loss_forward
 from fastweights_np.optim import AdamConfig, adam_init, adam_step
 from fastweights_np.oracle.format import FORMAT_VERSION, MANIFEST_KEY, manifest_array
@@ -112,6 +112,8 @@ def golden_from_inputs(
     -------
     dict of NumPy arrays (names and meanings: docs/oracle.md) plus "__manifest__"
     """
+    if cfg.backend == "numba":
+        raise ValueError("golden vectors come from the reference: cfg.backend must be 'numpy' or 'cupy', got 'numba'")
     x = check_inputs(params, x, cfg)
     y = check_labels("y", y, x.shape[0], cfg.output_size)
     if isinstance(adam_steps, bool) or not isinstance(adam_steps, int) or adam_steps < 0:

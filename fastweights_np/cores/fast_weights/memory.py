@@ -23,7 +23,7 @@ def _matvec(M, u):
     return (M @ u[..., None])[..., 0]
 
 
-def _powers(decay: float, t: int, like) -> tuple:
+def decay_powers(decay: float, t: int, like) -> tuple:
     """λ^k and d(λ^k)/dλ = k λ^(k-1) for k = t-1, ..., 0 (with 0·λ^(-1) read as 0 at λ = 0).
 
     Shapes (t,), in ``like``'s namespace, dtype and device.
@@ -124,7 +124,7 @@ def attention_read_forward(past, u, decay: float, fast_lr: float, A0=None) -> tu
     """
     xp = namespace(past, u, A0)
     t = past.shape[1]
-    power, dpower = _powers(decay, t, past)
+    power, dpower = decay_powers(decay, t, past)
     scores = _matvec(past, u)  # s_τ = h_τ · u, (B, t)
     y = _matvec(xp.matrix_transpose(past), (fast_lr * power) * scores)  # Σ_τ w_τ s_τ h_τ
     if A0 is not None:
@@ -227,7 +227,7 @@ def attention_memory_forward(past, decay: float, fast_lr: float, A0=None) -> tup
     """
     xp = namespace(past, A0)
     t = past.shape[1]
-    power, dpower = _powers(decay, t, past)
+    power, dpower = decay_powers(decay, t, past)
     A = xp.matrix_transpose(past * (fast_lr * power)[None, :, None]) @ past  # Σ_τ w_τ h_τ h_τᵀ
     if A0 is not None:
         A = A + decay**t * A0

@@ -19,6 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from fastweights_np.array_namespace import namespace, zeros
+from fastweights_np.backends import backend_for, backend_of_cache
 from fastweights_np.config import FastWeightsConfig
 from fastweights_np.cores.fast_weights.memory import attention_memory_backward, attention_memory_forward
 from fastweights_np.cores.fast_weights.step import (
@@ -99,6 +100,9 @@ def sequence_forward(
     (hs, state) : hs (B, T, H) holds h_1..h_T; state = (h_T, A_T)
     cache : for :func:`sequence_backward` (and :func:`sequence_inner_states`)
     """
+    backend = backend_for(cfg)
+    if backend is not None:
+        return backend.sequence_forward(params, x, cfg, state0, decay=decay, fast_lr=fast_lr)
     lam = cfg.decay if decay is None else decay
     eta = cfg.fast_lr if fast_lr is None else fast_lr
     xp = namespace(x, *(params[name] for name in CORE_PARAM_NAMES))
@@ -152,6 +156,9 @@ def sequence_backward(dout: tuple, cache: tuple) -> tuple[dict, object, FastWeig
     dx : (B, T, I), the gradient with respect to the inputs
     dstate0 : (dh_0, dA_0), or None when the forward started from zeros
     """
+    backend = backend_of_cache(cache)
+    if backend is not None:
+        return backend.sequence_backward(dout, cache)
     dhs, dstate = dout
     form, drive_cache, steps, memory_cache, had_state0, params = cache
     xp = namespace(dhs)
@@ -200,6 +207,8 @@ def sequence_inner_states(cache: tuple):
     states : (B, T, S+1, H) with states[:, t-1, s] = h_t^(s); states[:, :, 0] are the
         preliminary vectors and states[:, :, S] = hs.
     """
+    if backend_of_cache(cache) is not None:
+        raise ValueError("inner-loop states are recorded by the reference only: run with backend='numpy'")
     steps = cache[2]
     xp = namespace(*step_inner_states(steps[0]))
     return xp.stack([xp.stack(step_inner_states(c), axis=1) for c in steps], axis=1)

@@ -1,0 +1,16 @@
+"""The Numba backend: compiled, batch-parallel kernels for the fast-weights core.
+
+Selected with ``FastWeightsConfig(..., backend="numba")``; then ``fastweights_np.loss_and_grad``,
+``hidden_states``, ``sequence_forward`` and ``sequence_backward`` run here and return what
+the NumPy reference returns (tests/test_numba_backend.py holds them equal). Modules:
+
+- ``activation``: f(LN(v)) and its backward for one example, and the W h products
+- ``matrix`` / ``attention``: one example's forward and BPTT in each form
+- ``kernels``: the batch-parallel forward and backward kernels (prange over the batch)
+- ``inputs``: the drive C x_t + b, with a gather (not a product) for one-hot inputs
+- ``sequence``: the entry points with the reference's signatures
+"""
+
+from fastweights_np.backends.numba.sequence import loss_and_grad, sequence_backward, sequence_forward
+
+__all__ = ["loss_and_grad", "sequence_backward", "sequence_forward"]

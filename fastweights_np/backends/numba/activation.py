@@ -1,0 +1,122 @@
+"""Compiled f(LN(v)) and its backward for ONE example's vector of H units.
+
+The same math as :func:`fastweights_np.cores.fast_weights.inner_loop.activation_forward`
+(LN over the H units of one example at one step, then ReLU), written as loops so that the
+kernels can call it per example without allocating.
+
+Scalars reach every kernel in one small array ``k`` of the computation's dtype (indices
+below), so that float32 kernels never mix in float64 literals.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+LAM, ETA, EPS, ZERO, ONE, INV_H = range(6)
+N_SCALARS = 6
+
+# Reassociation lets LLVM vectorise the dot products and sums; no flag that assumes away
+# NaN or infinity and none that approximates division or square roots.
+FASTMATH = {"reassoc", "contract", "nsz"}
+
+
+def scalars(decay: float, fast_lr: float, eps: float, hidden: int, dtype: np.dtype) -> np.ndarray:
+    """The array ``k`` every kernel takes: λ, η, ε, 0, 1 and 1/H in ``dtype``."""
+    return np.array([decay, fast_lr, eps, 0.0, 1.0, 1.0 / hidden], dtype=dtype)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def act_forward(v, g, beta, use_ln, k, vhat, out):
+    """out = f(LN(v)) if use_ln else f(v), with f = ReLU; v, g, beta, vhat, out are (H,).
+
+    LN(v) = g ⊙ v̂ + β with v̂ = (v − μ)/σ, σ = sqrt(var(v) + ε). Writes v̂ into ``vhat``
+    (only with LN) and returns 1/σ (1 without LN).
+    """
+    H = v.shape[0]
+    zero = k[ZERO]
+    if not use_ln:
+        for i in range(H):
+            out[i] = v[i] if v[i] > zero else zero
+        return k[ONE]
+    mu = zero
+    for i in range(H):
+        mu += v[i]
+    mu *= k[INV_H]
+    var = zero
+    for i in range(H):
+        c = v[i] - mu
+        var += c * c
+    var *= k[INV_H]
+    inv_sigma = k[ONE] / np.sqrt(var + k[EPS])
+    for i in range(H):
+        vh = (v[i] - mu) * inv_sigma
+        vhat[i] = vh
+        o = g[i] * vh + beta[i]
+        out[i] = o if o > zero else zero
+    return inv_sigma
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def act_backward(dout, out, vhat, inv_sigma, g, use_ln, k, dv, dg, dbeta):
+    """Backward of :func:`act_forward`: writes dv (may be ``dout`` itself), adds to dg, dbeta.
+
+    The ReLU mask is out > 0 (the same as LN(v) > 0). With d = dout ⊙ mask and d̂ = d ⊙ g:
+    dv = (1/σ)(d̂ − mean(d̂) − v̂ ⊙ mean(d̂ ⊙ v̂)),  dg += d ⊙ v̂,  dβ += d.
+    """
+    H = dout.shape[0]
+    zero = k[ZERO]
+    if not use_ln:
+        for i in range(H):
+            dv[i] = dout[i] if out[i] > zero else zero
+        return
+    m1 = zero
+    m2 = zero
+    for i in range(H):
+        d = dout[i] if out[i] > zero else zero
+        dg[i] += d * vhat[i]
+        dbeta[i] += d
+        dh = d * g[i]
+        dv[i] = dh
+        m1 += dh
+        m2 += dh * vhat[i]
+    m1 *= k[INV_H]
+    m2 *= k[INV_H]
+    for i in range(H):
+        dv[i] = inv_sigma * (dv[i] - m1 - vhat[i] * m2)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def recurrent_drive(W, h_prev, drive, z):
+    """z = W h_{t-1} + d_t for one example; W (H, H), h_prev, drive, z (H,).
+
+    Four rows at a time, so that each h_{t-1}[j] loaded serves four dot products.
+    """
+    H = z.shape[0]
+    i = 0
+    while i + 4 <= H:
+        a0, a1, a2, a3 = drive[i], drive[i + 1], drive[i + 2], drive[i + 3]
+        for j in range(H):
+            hj = h_prev[j]
+            a0 += W[i, j] * hj
+            a1 += W[i + 1, j] * hj
+            a2 += W[i + 2, j] * hj
+            a3 += W[i + 3, j] * hj
+        z[i], z[i + 1], z[i + 2], z[i + 3] = a0, a1, a2, a3
+        i += 4
+    for r in range(i, H):
+        acc = drive[r]
+        for j in range(H):
+            acc += W[r, j] * h_prev[j]
+        z[r] = acc
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def recurrent_drive_backward(W, dz, h_prev, dh_prev, dW):
+    """Backward of z = W h_{t-1} + d for one example: dh_{t-1} += Wᵀ dz, dW += dz h_{t-1}ᵀ."""
+    H = dz.shape[0]
+    for i in range(H):
+        dzi = dz[i]
+        for j in range(H):
+            dh_prev[j] += W[i, j] * dzi
+            dW[i, j] += dzi * h_prev[j]

@@ -1,0 +1,203 @@
+"""Matrix form, compiled, for ONE example: forward and backpropagation through time.
+
+The same math as ``cores/fast_weights/step.py`` (matrix step) run over t = 1..T by
+``sequence.py``: an explicit H×H fast-weight matrix A_t per sequence,
+
+    A_t = λ A_{t-1} + η h_{t-1} h_{t-1}ᵀ                  (Eq. 1)
+    z_t = W h_{t-1} + d_t
+    h^(0) = f(z_t) (or f(LN(z_t))),  h^(s) = f(LN(z_t + A_t h^(s-1))),  h_t = h^(S)
+
+Per example arrays (views of the batch arrays made by ``kernels.py``):
+
+- ``past`` (T+1, H): past[0] = h_0, past[t] = h_t
+- ``inner`` (T, S+1, H): inner[t-1, s] = h_t^(s);  ``vhat`` (T, S+1, H) and
+  ``inv_sigma`` (T, S+1): layer-norm v̂ and 1/σ of every activation (unused without LN)
+
+The forward keeps one running A; the backward rebuilds A_0..A_T into ``A_hist``
+(T+1, H, H), a per-thread buffer, because ⟨dA_t, A_{t-1}⟩ and A_tᵀ da need them. Each H×H
+pass is fused: the update with the first read in the forward, and in the backward the
+first read's backward with the whole of Eq. 1's backward.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from fastweights_np.backends.numba.activation import (
+    ETA,
+    FASTMATH,
+    LAM,
+    ZERO,
+    act_backward,
+    act_forward,
+    recurrent_drive,
+    recurrent_drive_backward,
+)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def fast_update(A_out, A_in, h_prev, k):
+    """A_out = λ A_in + η h_{t-1} h_{t-1}ᵀ (Eq. 1); A_out may be A_in."""
+    H = h_prev.shape[0]
+    lam = k[LAM]
+    for i in range(H):
+        c = k[ETA] * h_prev[i]
+        for j in range(H):
+            A_out[i, j] = lam * A_in[i, j] + c * h_prev[j]
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def fast_update_read(A, h_prev, k, z, u, a):
+    """In place A ← λ A + η h_{t-1} h_{t-1}ᵀ, and a = z + A u with the new A (one pass)."""
+    H = h_prev.shape[0]
+    lam = k[LAM]
+    for i in range(H):
+        c = k[ETA] * h_prev[i]
+        acc = k[ZERO]
+        for j in range(H):
+            v = lam * A[i, j] + c * h_prev[j]
+            A[i, j] = v
+            acc += v * u[j]
+        a[i] = z[i] + acc
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def read(A, k, z, u, a):
+    """a = z + A u."""
+    H = u.shape[0]
+    for i in range(H):
+        acc = k[ZERO]
+        for j in range(H):
+            acc += A[i, j] * u[j]
+        a[i] = z[i] + acc
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def read_backward(A, da, u, dA, du):
+    """Backward of y = A u: du = Aᵀ da, dA += da uᵀ."""
+    H = u.shape[0]
+    du[:] = 0
+    for i in range(H):
+        dai = da[i]
+        for j in range(H):
+            du[j] += A[i, j] * dai
+            dA[i, j] += dai * u[j]
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def read_update_backward(dA, A, A_prev, h_prev, da, u, with_read, k, du, gh, gth):
+    """The first read's backward fused with Eq. 1's backward, in one pass over H×H.
+
+    With G = dA + da uᵀ (the gradient on A_t once the read of iteration s = 1 is added;
+    G = dA when ``with_read`` is False, S = 0):
+    du = A_tᵀ da,  gh = G h_{t-1},  gth = Gᵀ h_{t-1},  and dA ← λ G (the gradient on A_{t-1}).
+
+    Returns (⟨G, A_{t-1}⟩, h_{t-1}ᵀ G h_{t-1}): this step's share of dλ and dη.
+    """
+    H = h_prev.shape[0]
+    lam = k[LAM]
+    zero = k[ZERO]
+    du[:] = 0
+    gth[:] = 0
+    ddecay = zero
+    for i in range(H):
+        dai = da[i] if with_read else zero
+        hpi = h_prev[i]
+        acc = zero
+        for j in range(H):
+            gij = dA[i, j] + dai * u[j]
+            du[j] += A[i, j] * dai
+            acc += gij * h_prev[j]
+            gth[j] += gij * hpi
+            ddecay += gij * A_prev[i, j]
+            dA[i, j] = lam * gij
+        gh[i] = acc
+    dfast_lr = zero
+    for i in range(H):
+        dfast_lr += h_prev[i] * gh[i]
+    return ddecay, dfast_lr
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def matrix_forward_example(
+    drive, W, g, beta, k, inner_steps, layer_norm, ln_preliminary, A, past, vhat, inv_sigma, inner, z, a
+):
+    """Run one sequence from (past[0], A) = (h_0, A_0); fills past[1:], inner, vhat, inv_sigma.
+
+    drive (T, H) is d_t = C x_t + b; A (H, H) holds A_0 on entry and A_T on exit.
+    """
+    T = drive.shape[0]
+    for t in range(1, T + 1):
+        h_prev = past[t - 1]
+        recurrent_drive(W, h_prev, drive[t - 1], z)
+        inv_sigma[t - 1, 0] = act_forward(z, g, beta, ln_preliminary, k, vhat[t - 1, 0], inner[t - 1, 0])
+        if inner_steps == 0:
+            fast_update(A, A, h_prev, k)
+        for s in range(1, inner_steps + 1):
+            if s == 1:
+                fast_update_read(A, h_prev, k, z, inner[t - 1, 0], a)
+            else:
+                read(A, k, z, inner[t - 1, s - 1], a)
+            inv_sigma[t - 1, s] = act_forward(a, g, beta, layer_norm, k, vhat[t - 1, s], inner[t - 1, s])
+        past[t, :] = inner[t - 1, inner_steps]
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def matrix_backward_example(
+    dpast,
+    dA,
+    A_hist,
+    past,
+    vhat,
+    inv_sigma,
+    inner,
+    W,
+    g,
+    k,
+    inner_steps,
+    layer_norm,
+    ln_preliminary,
+    ddrive,
+    dW,
+    dg,
+    dbeta,
+    scratch,
+):
+    """BPTT for one sequence of :func:`matrix_forward_example`.
+
+    On entry dpast[t] (t = 1..T) holds the gradient arriving on h_t from outside (dhs, and
+    dh_T from the final state), dA the gradient on A_T (zero without one), A_hist[0] = A_0.
+    On exit dpast[0] = dh_0, dA = dA_0, ddrive[t-1] = dz_t; dW, dg, dbeta are added to.
+    ``scratch`` is (5, H). Returns this sequence's (dλ, dη).
+    """
+    T = ddrive.shape[0]
+    S = inner_steps
+    dcur, da, du, gh, gth = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4]
+    for t in range(1, T + 1):
+        fast_update(A_hist[t], A_hist[t - 1], past[t - 1], k)
+    ddecay = 0.0
+    dfast_lr = 0.0
+    for t in range(T, 0, -1):
+        dz = ddrive[t - 1]
+        dz[:] = 0
+        dcur[:] = dpast[t]
+        for s in range(S, 0, -1):
+            act_backward(dcur, inner[t - 1, s], vhat[t - 1, s], inv_sigma[t - 1, s], g, layer_norm, k, da, dg, dbeta)
+            dz += da
+            if s > 1:
+                read_backward(A_hist[t], da, inner[t - 1, s - 1], dA, dcur)
+        dd, df = read_update_backward(
+            dA, A_hist[t], A_hist[t - 1], past[t - 1], da, inner[t - 1, 0], S > 0, k, du, gh, gth
+        )
+        ddecay += dd
+        dfast_lr += df
+        if S > 0:
+            dcur[:] = du
+        act_backward(dcur, inner[t - 1, 0], vhat[t - 1, 0], inv_sigma[t - 1, 0], g, ln_preliminary, k, da, dg, dbeta)
+        dz += da
+        dh_prev = dpast[t - 1]
+        eta = k[ETA]
+        for j in range(dh_prev.shape[0]):
+            dh_prev[j] += eta * (gh[j] + gth[j])
+        recurrent_drive_backward(W, dz, past[t - 1], dh_prev, dW)
+    return ddecay, dfast_lr

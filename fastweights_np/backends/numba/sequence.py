@@ -1,0 +1,274 @@
+"""The Numba backend's entry points, with the reference's signatures and return structures.
+
+``sequence_forward`` / ``sequence_backward`` are drop-in replacements for the reference's
+(``fastweights_np.cores.fast_weights.sequence``), and ``loss_and_grad`` for
+``fastweights_np.model.loss_and_grad_unchecked``; the reference hands calls over to them when
+``cfg.backend == "numba"`` (``fastweights_np.backends``). The math lives in the compiled
+kernels (``kernels.py``); this module checks shapes (the kernels do no bounds checks),
+prepares contiguous arrays and puts the results together. Products that BLAS does best stay
+in NumPy: the attention form's final A_T and its backward reuse the reference's vectorised
+functions.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import parallel_chunksize
+
+from fastweights_np.backends import BackendCache
+from fastweights_np.backends.numba.activation import scalars
+from fastweights_np.backends.numba.inputs import InputCache, drive_backward, drive_forward
+from fastweights_np.backends.numba.kernels import backward_kernel, forward_kernel, n_chunks
+from fastweights_np.config import FastWeightsConfig
+from fastweights_np.cores.fast_weights.memory import attention_memory_backward, attention_memory_forward, decay_powers
+from fastweights_np.cores.fast_weights.sequence import CORE_PARAM_NAMES, FastWeightsState, check_state
+from fastweights_np.ops import affine_backward, affine_forward, softmax_xent_backward, softmax_xent_forward
+from fastweights_np.params import param_shapes
+from fastweights_np.validation import check_float_array, check_params
+
+BACKEND = "numba"
+
+
+class ForwardCache(NamedTuple):
+    """Everything the backward kernel needs (the data of the :class:`BackendCache`)."""
+
+    cfg: FastWeightsConfig
+    W: np.ndarray
+    g: np.ndarray
+    k: np.ndarray
+    power: np.ndarray
+    dpower: np.ndarray
+    A0: np.ndarray | None
+    past: np.ndarray
+    vhat: np.ndarray
+    inv_sigma: np.ndarray
+    inner: np.ndarray
+    inputs: InputCache
+    memory_cache: tuple | None
+
+
+def _placeholder(dtype: np.dtype) -> np.ndarray:
+    return np.zeros((1, 1, 1), dtype)
+
+
+def _contiguous(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """A C-contiguous, writeable array of ``dtype`` (one compiled signature per dtype)."""
+    return np.require(a, dtype, ["C", "W"])
+
+
+def check_core_params(params: object, cfg: FastWeightsConfig) -> dict[str, np.ndarray]:
+    """The core's parameters W, C, b, g, beta, checked like the reference's params."""
+    if not isinstance(params, dict):
+        raise TypeError(f"params must be a dict of arrays, got {type(params).__name__}")
+    shapes = param_shapes(cfg)
+    core = {name: params[name] for name in CORE_PARAM_NAMES if name in params}
+    check_params(core, {name: shapes[name] for name in CORE_PARAM_NAMES}, cfg.np_dtype)
+    return core
+
+
+def require_shapes(params: object, x: object, cfg: FastWeightsConfig) -> None:
+    """The cheap part of the checks, for entry points whose inputs were checked already: the
+    shapes the kernels rely on (they do no bounds checks). Raises the full checks' errors."""
+    shapes = param_shapes(cfg)
+    if not (
+        isinstance(params, dict)
+        and all(np.shape(params.get(name)) == shapes[name] for name in CORE_PARAM_NAMES)
+        and isinstance(x, np.ndarray)
+        and x.ndim == 3
+        and x.shape[-1] == cfg.input_size
+    ):
+        check_core_params(params, cfg)
+        check_float_array("x", x, (None, None, cfg.input_size), cfg.np_dtype)
+
+
+def core_forward(
+    params: dict[str, np.ndarray],
+    x: np.ndarray,
+    cfg: FastWeightsConfig,
+    state0: FastWeightsState | None,
+    decay: float | None,
+    fast_lr: float | None,
+    final_A: bool,
+) -> tuple[np.ndarray, np.ndarray | None, ForwardCache]:
+    """Run the forward kernel on checked inputs. Returns (past (B, T+1, H), A_T or None, cache)."""
+    dtype = cfg.np_dtype
+    lam = cfg.decay if decay is None else decay
+    eta = cfg.fast_lr if fast_lr is None else fast_lr
+    B, T, _ = x.shape
+    H, S = cfg.hidden_size, cfg.inner_steps
+    matrix = cfg.form == "matrix"
+    W, C, b, g, beta = (_contiguous(params[name], dtype) for name in CORE_PARAM_NAMES)
+    drive, inputs = drive_forward(_contiguous(x, dtype), C, b)
+    k = scalars(lam, eta, cfg.ln_eps, H, dtype)
+    # power[k] = λ^k, dpower[k] = k λ^(k-1) for k = 0..T (decay_powers lists k = T..0)
+    power, dpower = (np.ascontiguousarray(a[::-1]) for a in decay_powers(lam, T + 1, np.empty(0, dtype)))
+    A0 = None if state0 is None else _contiguous(state0.A, dtype)
+    past = np.empty((B, T + 1, H), dtype)
+    past[:, 0] = 0 if state0 is None else state0.h
+    vhat = np.empty((B, T, S + 1, H), dtype)
+    inner = np.empty((B, T, S + 1, H), dtype)
+    inv_sigma = np.empty((B, T, S + 1), dtype)
+    keep_A_T = matrix and final_A
+    A_T = np.empty((B, H, H), dtype) if keep_A_T else _placeholder(dtype)
+    with parallel_chunksize(1):
+        forward_kernel(
+            n_chunks(B),
+            matrix,
+            drive,
+            W,
+            g,
+            beta,
+            k,
+            power,
+            _placeholder(dtype) if A0 is None else A0,
+            A0 is not None,
+            A_T,
+            keep_A_T,
+            S,
+            cfg.layer_norm,
+            cfg.ln_preliminary,
+            past,
+            vhat,
+            inv_sigma,
+            inner,
+        )
+    memory_cache = None
+    if not final_A:
+        A_T = None
+    elif not matrix:
+        A_T, memory_cache = attention_memory_forward(past[:, :T], lam, eta, A0)
+    cache = ForwardCache(cfg, W, g, k, power, dpower, A0, past, vhat, inv_sigma, inner, inputs, memory_cache)
+    return past, A_T, cache
+
+
+def core_backward(
+    dpast: np.ndarray, dA_T: np.ndarray | None, cache: ForwardCache, need_dx: bool
+) -> tuple[dict, np.ndarray | None, FastWeightsState | None]:
+    """Run the backward kernel. ``dpast`` (B, T+1, H) holds the gradient on h_1..h_T in
+    dpast[:, 1:] (it is overwritten); ``dA_T`` the gradient on the final A or None."""
+    cfg, W, g, k, power, dpower, A0, past, vhat, inv_sigma, inner, inputs, memory_cache = cache
+    dtype = cfg.np_dtype
+    B, T1, H = past.shape
+    T = T1 - 1
+    matrix = cfg.form == "matrix"
+    grads: dict = {"decay": 0.0, "fast_lr": 0.0}
+    dpast[:, 0] = 0
+    if matrix:
+        use_dA = A0 is not None or dA_T is not None
+        dA = (np.zeros((B, H, H), dtype) if dA_T is None else np.array(dA_T, dtype)) if use_dA else None
+    else:
+        use_dA = A0 is not None
+        dA = np.zeros((B, H, H), dtype) if use_dA else None
+        if dA_T is not None:
+            dpast_A, ddecay, dfast_lr, dA0_memory = attention_memory_backward(dA_T, memory_cache)
+            dpast[:, :T] += dpast_A
+            grads.update(decay=ddecay, fast_lr=dfast_lr)
+            if dA0_memory is not None:
+                dA += dA0_memory
+    n = n_chunks(B)
+    ddrive = np.empty((B, T, H), dtype)
+    dW = np.zeros((n, H, H), dtype)
+    dg = np.zeros((n, H), dtype)
+    dbeta = np.zeros((n, H), dtype)
+    dscalars = np.zeros((n, 2))
+    with parallel_chunksize(1):
+        backward_kernel(
+            n,
+            matrix,
+            dpast,
+            _placeholder(dtype) if dA is None else dA,
+            use_dA,
+            _placeholder(dtype) if A0 is None else A0,
+            A0 is not None,
+            past,
+            vhat,
+            inv_sigma,
+            inner,
+            W,
+            g,
+            k,
+            power,
+            dpower,
+            cfg.inner_steps,
+            cfg.layer_norm,
+            cfg.ln_preliminary,
+            ddrive,
+            dW,
+            dg,
+            dbeta,
+            dscalars,
+        )
+    dx, grads["C"], grads["b"] = drive_backward(ddrive, inputs, need_dx)
+    grads["W"] = dW.sum(axis=0)
+    grads["g"] = dg.sum(axis=0)
+    grads["beta"] = dbeta.sum(axis=0)
+    grads["decay"] += float(dscalars[:, 0].sum())
+    grads["fast_lr"] += float(dscalars[:, 1].sum())
+    dstate0 = None if A0 is None else FastWeightsState(dpast[:, 0], dA)
+    return {name: grads[name] for name in (*CORE_PARAM_NAMES, "decay", "fast_lr")}, dx, dstate0
+
+
+def sequence_forward(
+    params: dict[str, np.ndarray],
+    x: np.ndarray,
+    cfg: FastWeightsConfig,
+    state0: FastWeightsState | None = None,
+    *,
+    decay: float | None = None,
+    fast_lr: float | None = None,
+) -> tuple[tuple[np.ndarray, FastWeightsState], BackendCache]:
+    """:func:`fastweights_np.sequence_forward` computed by the Numba kernels (same arguments,
+    same results); the inputs are checked first."""
+    core_params = check_core_params(params, cfg)
+    x = check_float_array("x", x, (None, None, cfg.input_size), cfg.np_dtype)
+    B, T, _ = x.shape
+    if state0 is not None:
+        state0 = check_state("state0", state0, B, cfg.hidden_size, cfg.np_dtype)
+    past, A_T, cache = core_forward(core_params, x, cfg, state0, decay, fast_lr, final_A=True)
+    return (past[:, 1:], FastWeightsState(past[:, T], A_T)), BackendCache(BACKEND, cache)
+
+
+def sequence_backward(
+    dout: tuple[np.ndarray, FastWeightsState | None], cache: BackendCache
+) -> tuple[dict, np.ndarray, FastWeightsState | None]:
+    """:func:`fastweights_np.sequence_backward` for a cache made by this backend's forward."""
+    dhs, dstate = dout
+    data: ForwardCache = cache.data
+    B, T1, H = data.past.shape
+    dtype = data.cfg.np_dtype
+    dhs = check_float_array("dhs", dhs, (B, T1 - 1, H), dtype)
+    dpast = np.empty((B, T1, H), dtype)
+    dpast[:, 1:] = dhs
+    dA_T = None
+    if dstate is not None:
+        dstate = check_state("dstate", dstate, B, H, dtype)
+        dpast[:, -1] += dstate.h
+        dA_T = dstate.A
+    return core_backward(dpast, dA_T, data, need_dx=True)
+
+
+def loss_and_grad(
+    params: dict[str, np.ndarray],
+    x: np.ndarray,
+    y: np.ndarray,
+    cfg: FastWeightsConfig,
+    *,
+    decay: float | None = None,
+    fast_lr: float | None = None,
+) -> tuple[float, dict]:
+    """:func:`fastweights_np.model.loss_and_grad_unchecked` in one call: the core's forward,
+    the readout V h_T + c and softmax cross-entropy (the reference's ops), then the backward,
+    skipping what the loss does not need (the final A, dx)."""
+    require_shapes(params, x, cfg)
+    past, _, cache = core_forward(params, x, cfg, None, decay, fast_lr, final_A=False)
+    logits, readout_cache = affine_forward(past[:, -1], params["V"], params["c"])
+    loss, xent_cache = softmax_xent_forward(logits, y)
+    dh_T, dV, dc = affine_backward(softmax_xent_backward(1.0, xent_cache), readout_cache)
+    dpast = np.zeros_like(past)
+    dpast[:, -1] = dh_T
+    core_grads, _, _ = core_backward(dpast, None, cache, need_dx=False)
+    grads = {name: core_grads[name] for name in CORE_PARAM_NAMES}
+    grads.update(V=dV, c=dc, decay=core_grads["decay"], fast_lr=core_grads["fast_lr"])
+    return loss, grads

@@ -1,0 +1,349 @@
+"""The Numba backend computes what the NumPy reference computes.
+
+Every value and every gradient of ``loss_and_grad``, ``hidden_states``, ``sequence_forward``
+and ``sequence_backward`` (initial and final state, upstream gradients on every hidden state,
+dx, dλ, dη), both forms, float64 to a relative 1e-10 and float32 to 1e-4 (per tensor, in the
+2-norm), over hypothesis-drawn sizes and options; the same bad inputs raise the same errors.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, reject, settings
+from hypothesis import strategies as st
+
+import fastweights_np as fw
+from fastweights_np.backends import BackendCache
+from fastweights_np.backends.numba import kernels
+from fastweights_np.backends.numba.inputs import one_hot_indices
+from fastweights_np.config import BACKENDS
+
+TOL = {"float64": 1e-10, "float32": 1e-4}
+# Rounding error is relative to the size of the terms a result is made of, not to the result:
+# a gradient that cancels down to 1e-6 of the others carries the others' rounding. So each
+# output of a group (all gradients; all forward values) is also allowed tol · 5% of the
+# group's norm. Layer norm over H = 2 units is the extreme case: its output is ±g + β whatever
+# the input, and its gradient is pure cancellation, which float32 amplifies past that; so
+# float32 draws take H ≥ 3 (float64 draws keep H = 2).
+GROUP_FLOOR = 0.05
+
+
+# ----------------------------------------------------------------------------- helpers
+def assert_close(name: str, actual, expected, dtype: str, noise: float = 0.0, floor: float = 0.0) -> None:
+    """‖actual − expected‖₂ ≤ tol · max(‖expected‖₂, floor) + 2 · noise.
+
+    ``noise`` (0 in float64) is how far float32 rounding alone moves the quantity: the larger
+    of the float32 reference's distance from the float64 reference and the float64
+    reference's change when every input moves by one float32 rounding. Where a quantity is
+    ill-conditioned (say a gradient through layer norm over H = 2 nearly equal units) two
+    float32 implementations may differ by that much, and no more.
+    """
+    a = np.asarray(actual, dtype=np.float64)
+    e = np.asarray(expected, dtype=np.float64)
+    assert a.shape == e.shape, f"{name}: shape {a.shape} != {e.shape}"
+    err = float(np.linalg.norm(a - e))
+    scale = max(float(np.linalg.norm(e)), floor)
+    assert err <= TOL[dtype] * scale + 2 * noise, (
+        f"{name}: error {err:.3e}, relative {err / max(scale, 1e-300):.3e}, float32 noise {noise:.3e} ({dtype})"
+    )
+
+
+def reference(fn, *args):
+    """Call the reference; without layer norm the states can overflow, and such a draw is rejected."""
+    try:
+        with np.errstate(over="raise", invalid="raise"):
+            out = fn(*args)
+    except FloatingPointError:
+        reject()
+    if not all(np.all(np.isfinite(v)) for v in out.values()):
+        reject()
+    return out
+
+
+def as_float64(a, rng=None):
+    """Floating arrays in a nest of dicts and tuples as float64; with ``rng`` each entry also
+    moves by a random relative amount of up to one float32 rounding (2⁻²⁴)."""
+    if isinstance(a, dict):
+        return {k: as_float64(v, rng) for k, v in a.items()}
+    if isinstance(a, tuple):
+        items = [as_float64(v, rng) for v in a]
+        return type(a)(*items) if hasattr(a, "_fields") else tuple(items)
+    if not (isinstance(a, np.ndarray) and a.dtype.kind == "f"):
+        return a
+    a = a.astype(np.float64)
+    return a if rng is None else a * (1 + 2.0**-24 * rng.uniform(-1, 1, a.shape))
+
+
+FORWARD_VALUES = ("loss", "hidden_states", "hs", "h_T", "A_T")
+
+
+def assert_backends_agree(results, cfg: fw.FastWeightsConfig, *args) -> None:
+    """``results(cfg, *args)`` (a dict of named outputs) is the same for both backends."""
+    expected = reference(results, cfg, *args)
+    actual = results(cfg.replace(backend="numba"), *args)
+    assert set(actual) == set(expected)
+    noise = dict.fromkeys(expected, 0.0)
+    if cfg.dtype == "float32":
+        cfg64 = cfg.replace(dtype="float64")
+        exact = reference(results, cfg64, *as_float64(args))
+        moved = reference(results, cfg64, *as_float64(args, np.random.default_rng(0)))
+        noise = {
+            k: max(np.linalg.norm(np.float64(expected[k]) - exact[k]), np.linalg.norm(moved[k] - exact[k]))
+            for k in expected
+        }
+    groups = [[k for k in expected if k in FORWARD_VALUES], [k for k in expected if k not in FORWARD_VALUES]]
+    floor = {
+        k: GROUP_FLOOR * np.sqrt(sum(np.sum(np.square(expected[j], dtype=float)) for j in g))
+        for g in groups
+        for k in g
+    }
+    for name in expected:
+        if isinstance(expected[name], np.ndarray):
+            assert actual[name].dtype == expected[name].dtype, name
+        else:
+            assert isinstance(actual[name], float), name
+        assert_close(name, actual[name], expected[name], cfg.dtype, float(noise[name]), float(floor[name]))
+
+
+def loss_results(cfg, params, x, y) -> dict:
+    """loss_and_grad's loss and gradients, and hidden_states."""
+    loss, grads = fw.loss_and_grad(params, x, y, cfg)
+    return dict({"loss": loss, "hidden_states": fw.hidden_states(params, x, cfg)}, **grads)
+
+
+def sequence_results(cfg, params, x, state0, dhs, dstate) -> dict:
+    """Everything sequence_forward and sequence_backward return."""
+    (hs, state), cache = fw.sequence_forward(params, x, cfg, state0)
+    grads, dx, dstate0 = fw.sequence_backward((dhs, dstate), cache)
+    out = dict(grads, hs=hs, h_T=state.h, A_T=state.A, dx=dx)
+    assert isinstance(cache, BackendCache) == (cfg.backend == "numba")
+    assert (dstate0 is None) == (state0 is None)
+    if dstate0 is not None:
+        out.update(dh_0=dstate0.h, dA_0=dstate0.A)
+    return out
+
+
+def make_case(seed: int, B: int, T: int, H: int, I: int, O: int, one_hot: bool, **options):
+    """(reference cfg, params, x, y) with random parameters around the paper's init."""
+    cfg = fw.FastWeightsConfig(I, H, O, **options)
+    rng = np.random.default_rng(seed)
+    dtype = cfg.np_dtype
+    params = {k: (v + 0.3 * rng.standard_normal(v.shape)).astype(dtype) for k, v in fw.init_params(cfg).items()}
+    if one_hot:
+        x = np.eye(I, dtype=dtype)[rng.integers(0, I, (B, T))]
+    else:
+        x = rng.standard_normal((B, T, I)).astype(dtype)
+    y = rng.integers(0, O, B)
+    return cfg, params, x, y
+
+
+def random_state(rng, B: int, H: int, dtype) -> fw.FastWeightsState:
+    h = np.abs(rng.standard_normal((B, H))).astype(dtype)
+    A = (0.2 * rng.standard_normal((B, H, H))).astype(dtype)
+    return fw.FastWeightsState(h, A)
+
+
+def check_sequence(cfg, params, x, with_state: bool, with_dstate: bool, seed: int) -> None:
+    rng = np.random.default_rng(seed + 1)
+    B, T, _ = x.shape
+    H, dtype = cfg.hidden_size, cfg.np_dtype
+    state0 = random_state(rng, B, H, dtype) if with_state else None
+    dhs = rng.standard_normal((B, T, H)).astype(dtype)
+    dstate = random_state(rng, B, H, dtype) if with_dstate else None
+    assert_backends_agree(sequence_results, cfg, params, x, state0, dhs, dstate)
+
+
+# ------------------------------------------------------------------- hypothesis: all options
+options = st.fixed_dictionaries(
+    {
+        "form": st.sampled_from(["matrix", "attention"]),
+        "dtype": st.sampled_from(["float64", "float32"]),
+        "inner_steps": st.integers(0, 3),
+        "layer_norm": st.booleans(),
+        "ln_preliminary": st.booleans(),
+        "decay": st.one_of(st.sampled_from([0.0, 1.0]), st.floats(0.0, 1.0)),
+        "fast_lr": st.one_of(st.just(0.0), st.floats(0.0, 1.0)),
+    }
+)
+sizes = st.tuples(st.integers(1, 5), st.integers(1, 6), st.integers(2, 7), st.integers(1, 5), st.integers(1, 4))
+
+
+@settings(max_examples=60)
+@given(sizes=sizes, opts=options, one_hot=st.booleans(), seed=st.integers(0, 2**16))
+def test_loss_and_grad_equal_reference(sizes, opts, one_hot, seed):
+    B, T, H, I, O = sizes
+    assume(H > 2 or opts["dtype"] == "float64")
+    assert_backends_agree(loss_results, *make_case(seed, B, T, H, I, O, one_hot, **opts))
+
+
+@settings(max_examples=60)
+@given(
+    sizes=sizes,
+    opts=options,
+    one_hot=st.booleans(),
+    with_state=st.booleans(),
+    with_dstate=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_sequence_forward_backward_equal_reference(sizes, opts, one_hot, with_state, with_dstate, seed):
+    B, T, H, I, O = sizes
+    assume(H > 2 or opts["dtype"] == "float64")
+    cfg, params, x, _ = make_case(seed, B, T, H, I, O, one_hot, **opts)
+    check_sequence(cfg, params, x, with_state, with_dstate, seed)
+
+
+# ------------------------------------------------------------------------- named edge cases
+@pytest.mark.parametrize("form", ["matrix", "attention"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize(
+    "sizes, opts",
+    [
+        ((1, 1, 4, 3, 2), {}),  # B = 1, T = 1
+        ((3, 4, 5, 3, 2), {"inner_steps": 0}),
+        ((2, 5, 6, 4, 3), {"inner_steps": 3, "ln_preliminary": True}),
+        ((2, 4, 5, 3, 2), {"layer_norm": False, "ln_preliminary": True}),
+        ((2, 4, 5, 3, 2), {"layer_norm": False}),
+        ((3, 4, 5, 3, 2), {"decay": 0.0}),
+        ((3, 4, 5, 3, 2), {"decay": 1.0, "fast_lr": 0.0}),
+    ],
+)
+def test_edge_cases_equal_reference(form, dtype, sizes, opts):
+    B, T, H, I, O = sizes
+    cfg, params, x, y = make_case(7, B, T, H, I, O, True, form=form, dtype=dtype, **opts)
+    assert_backends_agree(loss_results, cfg, params, x, y)
+    for with_state in (False, True):
+        check_sequence(cfg, params, x, with_state=with_state, with_dstate=with_state, seed=7)
+
+
+@pytest.mark.parametrize("form", ["matrix", "attention"])
+def test_paper_sizes_equal_reference(form):
+    """One batch at the associative-retrieval sizes (B = 128, T = 11, I = 37, H = 50, O = 10)."""
+    assert_backends_agree(loss_results, *make_case(3, 128, 11, 50, 37, 10, True, form=form, decay=0.9))
+
+
+def test_carried_state_continues_a_run():
+    """Two half runs carrying (h, A) give the one long run, in both forms, on the Numba backend."""
+    for form in ("matrix", "attention"):
+        cfg, params, x, _ = make_case(5, 3, 6, 5, 3, 2, False, form=form, backend="numba")
+        (hs, state), _ = fw.sequence_forward(params, x, cfg)
+        (hs1, mid), _ = fw.sequence_forward(params, x[:, :3], cfg)
+        (hs2, end), _ = fw.sequence_forward(params, x[:, 3:], cfg, mid)
+        assert_close("hs", np.concatenate([hs1, hs2], axis=1), hs, "float64")
+        assert_close("A_T", end.A, state.A, "float64")
+
+
+# ------------------------------------------------------------------------------- bad inputs
+def _bad_inputs():
+    cfg, params, x, y = make_case(0, 2, 3, 4, 3, 2, True)
+    nan_x = x.copy()
+    nan_x[1, 2, 0] = np.nan
+    missing = {k: v for k, v in params.items() if k != "W"}
+    wrong_shape = dict(params, C=np.zeros((4, 4)))
+    wrong_dtype = dict(params, g=params["g"].astype(np.float32))
+    return cfg, [
+        ("x not an array", params, x.tolist(), y, cfg),
+        ("x integer", params, x.astype(int), y, cfg),
+        ("x wrong input size", params, x[:, :, :2], y, cfg),
+        ("x 2-d", params, x[0], y, cfg),
+        ("x empty", params, x[:, :0], y, cfg),
+        ("x NaN", params, nan_x, y, cfg),
+        ("param missing", missing, x, y, cfg),
+        ("param shape", wrong_shape, x, y, cfg),
+        ("param dtype", wrong_dtype, x, y, cfg),
+        ("y float", params, x, y.astype(float), cfg),
+        ("y shape", params, x, y[:1], cfg),
+        ("y range", params, x, y + 5, cfg),
+        ("cfg", params, x, y, "not a config"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(len(_bad_inputs()[1])), ids=[c[0] for c in _bad_inputs()[1]])
+def test_bad_inputs_raise_the_reference_errors(case):
+    cfg, cases = _bad_inputs()
+    _, params, x, y, c = cases[case]
+    numba = c.replace(backend="numba") if isinstance(c, fw.FastWeightsConfig) else c
+    with pytest.raises((TypeError, ValueError)) as ref:
+        fw.loss_and_grad(params, x, y, c)
+    with pytest.raises(ref.type) as nb:
+        fw.loss_and_grad(params, x, y, numba)
+    assert str(nb.value) == str(ref.value)
+    if "y" not in cases[case][0]:  # hidden_states takes no labels
+        with pytest.raises(ref.type, match=re.escape(str(ref.value))):
+            fw.hidden_states(params, x, c)
+        with pytest.raises(ref.type, match=re.escape(str(ref.value))):
+            fw.hidden_states(params, x, numba)
+
+
+def test_sequence_level_bad_inputs_are_caught_before_the_kernels():
+    cfg, params, x, _ = make_case(0, 2, 3, 4, 3, 2, True, backend="numba")
+    with pytest.raises(ValueError, match="x must have shape"):
+        fw.sequence_forward(params, x[:, :, :2], cfg)
+    with pytest.raises(ValueError, match=r"state0.A must have shape \(2, 4, 4\)"):
+        fw.sequence_forward(params, x, cfg, fw.FastWeightsState(np.zeros((2, 4)), np.zeros((2, 4, 3))))
+    _, cache = fw.sequence_forward(params, x, cfg)
+    with pytest.raises(ValueError, match=r"dhs must have shape \(2, 3, 4\)"):
+        fw.sequence_backward((np.zeros((2, 3, 5)), None), cache)
+    with pytest.raises(ValueError, match=r"dstate.h must have shape \(2, 4\)"):
+        fw.sequence_backward((np.zeros((2, 3, 4)), (np.zeros((1, 4)), np.zeros((2, 4, 4)))), cache)
+
+
+def test_backend_is_a_validated_config_field():
+    assert BACKENDS == ("numpy", "numba", "cupy")
+    assert fw.FastWeightsConfig(3, 4, 2).backend == "numpy"
+    with pytest.raises(ValueError, match="backend must be one of"):
+        fw.FastWeightsConfig(3, 4, 2, backend="fortran")
+    cfg = fw.FastWeightsConfig(3, 4, 2, backend="numba")
+    assert fw.FastWeightsConfig.from_json(cfg.to_json()) == cfg
+    for variant in ({"fast_weight_timing": "lagged"}, {"activation": "tanh"}):
+        with pytest.raises(ValueError, match="backend='numba' computes the paper's model only"):
+            fw.FastWeightsConfig(3, 4, 2, backend="numba", **variant)
+
+
+def test_reference_only_records_refuse_numba_caches():
+    from fastweights_np.cores.fast_weights.sequence import sequence_inner_states
+    from fastweights_np.oracle.export import golden_from_inputs
+
+    cfg, params, x, y = make_case(1, 2, 3, 4, 3, 2, False, backend="numba")
+    _, cache = fw.sequence_forward(params, x, cfg)
+    with pytest.raises(ValueError, match="run with backend='numpy'"):
+        sequence_inner_states(cache)
+    with pytest.raises(ValueError, match="golden vectors come from the reference"):
+        golden_from_inputs(params, x, y, cfg)
+
+
+# ------------------------------------------------------------------ inputs and compilation
+def test_one_hot_detection():
+    x = np.eye(4)[np.array([[0, 3], [2, 1]])]
+    idx = np.empty((2, 2), np.intp)
+    assert one_hot_indices(x, idx) and idx.tolist() == [[0, 3], [2, 1]]
+    for bad in ([1, 1, 0, 0], [0, 0, 0, 0], [0.5, 0, 0, 0], [1, 0, -1e-30, 0]):
+        y = x.copy()
+        y[1, 0] = bad
+        assert not one_hot_indices(y, idx)
+
+
+def test_one_compiled_signature_per_dtype():
+    """Options, forms, sizes and carried state are run-time arguments: they never recompile."""
+    for form in ("matrix", "attention"):
+        for S, ln, with_state in ((0, True, False), (2, False, True)):
+            opts = {"form": form, "inner_steps": S, "layer_norm": ln, "backend": "numba"}
+            cfg, params, x, _ = make_case(1, 2, 3, 4, 3, 2, False, **opts)
+            state0 = random_state(np.random.default_rng(0), 2, 4, np.float64) if with_state else None
+            (hs, st), cache = fw.sequence_forward(params, x, cfg, state0)
+            fw.sequence_backward((hs, st), cache)
+    for kernel in (kernels.forward_kernel, kernels.backward_kernel):
+        dtypes = {sig[2].dtype for sig in kernel.signatures}
+        assert len(kernel.signatures) == len(dtypes) <= 2, kernel.signatures
+
+
+@pytest.mark.parametrize("form", ["matrix", "attention"])
+def test_numba_gradients_match_finite_differences(form):
+    """The gradient check of the reference, run through the Numba backend end to end."""
+    from fastweights_np.gradcheck import check_model
+
+    cfg, params, x, y = make_case(2, 2, 4, 5, 3, 2, False, form=form, inner_steps=2, backend="numba")
+    report = check_model(params, x, y, cfg, mode="direction")
+    assert report.passed, report.table()
