@@ -169,6 +169,12 @@ def train(
     interval_start, interval_step = time.perf_counter(), state.step
     bar = _progress_bar(cfg.steps, state.step, progress)
 
+    shown = {"val_err": "-"}  # the progress bar's last validation error (its rate is steps/s)
+
+    def show(state: RunState) -> None:
+        if bar is not None and state.loss_count:
+            bar.set_postfix(loss=f"{state.loss_sum / state.loss_count:.4f}", val_err=shown["val_err"], refresh=False)
+
     def log(record: dict) -> None:
         if run_dir is not None:
             with open(run_dir / "metrics.jsonl", "a") as f:
@@ -190,9 +196,7 @@ def train(
             test = evaluate(model, state.params, data["test"], cfg.eval_batch_size)
             record.update(test_loss=test["loss"], test_error=test["error"])
         log(record)
-        if bar is not None:
-            bar.set_postfix(loss=f"{record['train_loss'] or float('nan'):.4f}", val_err=f"{val['error']:.2%}",
-                            it_s=f"{record['steps_per_s']:.0f}")
+        shown["val_err"] = f"{val['error']:.2%}"
         interval_start, interval_step = time.perf_counter(), state.step
         better = (val["error"], val["loss"]) < (state.best_val_error, state.best_val_loss)
         best = {"best_params": state.params, "best_val_error": val["error"], "best_val_loss": val["loss"],
@@ -214,6 +218,8 @@ def train(
             params, adam = adam_step(state.params, grads, state.adam, hp)
             state = replace(state, step=state.step + 1, params=params, adam=adam,
                             loss_sum=state.loss_sum + loss, loss_count=state.loss_count + 1)
+            if state.step % 50 == 0:  # the mean training loss since the last evaluation
+                show(state)
             if bar is not None:
                 bar.update(1)
             if state.step % cfg.eval_every == 0 or state.step == cfg.steps:
