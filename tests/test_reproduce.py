@@ -18,11 +18,24 @@ def test_reproduce_a_tiny_grid(tmp_path, capsys):
     assert "| IRNN |" in table and "| Fast weights |" in table and "R=4 ours" in table
     assert "1,500 Adam updates" in table and "on 100 sequences" in table
     assert json.loads((out / "fw-R4-s0" / "final.json").read_text())["step"] == 1500
+    assert "| fw-R4-s0 |" in table and "| irnn-R4-s0 |" in table and "Wall time of this invocation" in table
     capsys.readouterr()
     assert main([*args, *TINY]) == 0  # a second call reuses the finished runs
     assert "(2 already done)" in capsys.readouterr().err
+    assert "Every run was finished before this invocation" in (out / "table1.md").read_text()
     pytest.importorskip("matplotlib")
     assert (out / "table1_curves.png").stat().st_size > 1000
+
+
+def test_first_below_finds_the_first_evaluation_under_a_threshold(tmp_path):
+    from fastweights_np.cli.reproduce import first_below
+
+    log = tmp_path / "metrics.jsonl"
+    records = [{"step": 0, "val_error": 0.9}, {"step": 500, "val_error": 0.009, "elapsed_s": 60.0},
+               {"step": 1000, "val_error": 0.002}, {"step": 1000, "final": True, "test_error": 0.001}]
+    log.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    assert first_below(log, "val_error", 0.01)["step"] == 500
+    assert first_below(log, "val_error", 0.001) is None
 
 
 def test_paper_numbers_are_design_md_table1():

@@ -119,6 +119,38 @@ def table_markdown(
     return "\n".join(lines) + "\n" + note
 
 
+def first_below(metrics_path: Path, key: str, threshold: float) -> dict | None:
+    """The first evaluation in a metrics log whose ``key`` is <= threshold (None if there is none)."""
+    for line in metrics_path.read_text().splitlines():
+        record = json.loads(line)
+        if record.get(key) is not None and record[key] <= threshold:
+            return record
+    return None
+
+
+def runs_markdown(out: Path, cores: list[str], sizes: list[int], seeds: list[int], threshold: float = 0.01) -> str:
+    """One row per finished run: test error, best step, when validation error first reached
+    ``threshold``, and the run's wall time (from its final.json and metrics.jsonl)."""
+    lines = [f"| run | test error | best step | first update with val. error ≤ {threshold:.0%} | its wall time "
+             "| run wall time | backend |", "|---|---|---|---|---|---|---|"]
+    for core in ["irnn", "lstm", "alstm", "fw"]:
+        for hidden in sizes if core in cores else []:
+            for seed in seeds:
+                run_dir = out / run_name(core, hidden, seed)
+                if not (run_dir / "final.json").exists():
+                    continue
+                final = json.loads((run_dir / "final.json").read_text())
+                hit = first_below(run_dir / "metrics.jsonl", "val_error", threshold)
+                model = json.loads((run_dir / "run.json").read_text())["model"]
+                backend = model["core_options"].get("backend", "numpy")
+                lines.append(
+                    f"| {run_name(core, hidden, seed)} | {100 * final['test_error']:.2f} % | {final['best_step']:,} | "
+                    + (f"{hit['step']:,} | {hit['elapsed_s'] / 60:.1f} min" if hit else "never | –")
+                    + f" | {final['elapsed_s'] / 60:.1f} min | {backend} |"
+                )
+    return "\n".join(lines) + "\n"
+
+
 def run(args: argparse.Namespace) -> int:
     steps = QUICK["steps"] if args.quick else args.steps
     eval_every = QUICK["eval_every"] if args.quick else args.eval_every
@@ -162,7 +194,12 @@ def run(args: argparse.Namespace) -> int:
     first = args.out / run_name(args.cores[0], args.sizes[0], args.seeds[0]) / "run.json"
     test_size = json.loads(first.read_text())["data"]["sizes"]["test"] if first.exists() else 0
     text = table_markdown(results, args.cores, args.sizes, steps, args.seeds, test_size)
-    text += f"Wall time of this invocation: {wall / 60:.1f} min with {args.jobs} runs at a time.\n"
+    text += "\nEach run (one thread each" + (f", {args.jobs} at a time" if args.jobs > 1 else "") + "):\n\n"
+    text += runs_markdown(args.out, args.cores, args.sizes, args.seeds)
+    if todo:
+        text += f"\nWall time of this invocation: {wall / 60:.1f} min with {args.jobs} runs at a time.\n"
+    else:
+        text += "\nEvery run was finished before this invocation; the run wall times are above.\n"
     atomic_write_bytes(args.out / "table1.md", lambda f: f.write(text.encode()))
     print(text)
     try:
