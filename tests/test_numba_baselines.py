@@ -258,15 +258,20 @@ def test_train_cli_runs_on_numba(tmp_path, capsys, name):
     assert info["model"]["core_options"]["backend"] == "numba"
 
 
-def test_train_cli_defaults_to_numba_for_irnn_and_lstm_only(tmp_path, capsys):
+def test_train_cli_backend_defaults_and_alstm_error(tmp_path, capsys):
+    """--backend defaults to numpy for the baselines (their kernels are not faster, docs/performance.md)."""
     parser = argparse.ArgumentParser()
     add_parser(parser.add_subparsers())
-    for name, backend in (("irnn", "numba"), ("lstm", "numba"), ("alstm", None)):
+    for name, backend in (("fw", "numba"), ("irnn", None), ("lstm", None), ("alstm", None)):
         args = parser.parse_args(["train", "assoc", "--core", name, "--hidden", "4", "--out", str(tmp_path)])
         options = resolve_options(args)
         assert options["backend"] == backend
         model = build_run(dict(options, train_size=100, val_size=10, test_size=10))[0]
         assert model.core_cfg.backend == (backend or "numpy")
+    args = parser.parse_args(["train", "assoc", "--core", "lstm", "--backend", "numba", "--out", str(tmp_path)])
+    assert build_run(dict(resolve_options(args), train_size=100, val_size=10, test_size=10))[0].core_cfg.backend == (
+        "numba"
+    )
     args = ["train", "assoc", "--core", "alstm", "--backend", "numba", "--out", str(tmp_path / "a"), "--steps", "2"]
     assert main(args) == 2
     assert "--backend numba is available for the fw, irnn, lstm cores only, not for alstm" in capsys.readouterr().err

@@ -42,8 +42,11 @@ DEFAULTS = {
 # Backends the task model can train with (the CuPy path covers the canonical model only).
 TRAIN_BACKENDS = ("numpy", "numba")
 FW_ONLY = ("decay", "fast_lr", "inner_steps", "form")
-# Cores with Numba kernels: --backend applies to them and defaults to numba (the A-LSTM runs on the reference).
+# Cores with Numba kernels: --backend applies to them (the A-LSTM runs on the reference). It defaults to
+# numba where the kernels are the faster (fw); the IRNN's and LSTM's kernels cost about what the reference
+# does at the paper's sizes (benchmarks/bench_baselines.py, docs/performance.md), so they default to numpy.
 NUMBA_CORES = ("fw", "irnn", "lstm")
+NUMBA_DEFAULT_CORES = ("fw",)
 
 
 def add_parser(subparsers) -> None:
@@ -82,8 +85,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--inner-steps", type=nonneg_int, help="fw: S (default 1)")
     p.add_argument("--form", choices=("matrix", "attention"), help="fw: how A_t h is computed (default attention)")
     p.add_argument("--backend", choices=TRAIN_BACKENDS,
-                   help="fw, irnn, lstm: the NumPy reference or the compiled Numba kernels (default numba, the "
-                        "faster); alstm: numpy only")
+                   help="fw, irnn, lstm: the NumPy reference or the compiled Numba kernels (default: numba for fw, "
+                        "where it is the faster; numpy for irnn and lstm, see docs/performance.md); alstm: numpy only")
     p.add_argument("--no-layer-norm", action="store_true", default=None, help="no layer norm in the core")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(handler=run)
@@ -129,7 +132,7 @@ def resolve_options(args: argparse.Namespace) -> dict:
         options = dict(DEFAULTS, **given)
         if options["core"] == "fw":
             options["form"] = options["form"] or "attention"  # cheaper than the matrix form while T < R
-        if options["core"] in NUMBA_CORES:
+        if options["core"] in NUMBA_DEFAULT_CORES:
             options["backend"] = options["backend"] or "numba"  # the compiled kernels, tested equal to the reference
         return options
     info_path = args.out / "run.json"
