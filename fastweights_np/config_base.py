@@ -45,10 +45,15 @@ def check_flag(name: str, value: Any) -> None:
         raise ValueError(f"{name} must be True or False, got {value!r}")
 
 
+def check_choice(name: str, value: Any, allowed: tuple) -> None:
+    """Raise unless ``value`` is one of ``allowed``."""
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+
+
 def check_dtype(name: str, value: Any) -> None:
     """Raise unless ``value`` names one of :data:`DTYPES`."""
-    if value not in DTYPES:
-        raise ValueError(f"{name} must be one of {DTYPES}, got {value!r}")
+    check_choice(name, value, DTYPES)
 
 
 def store_plain(record: Any, ints: tuple = (), floats: tuple = (), flags: tuple = ()) -> None:

@@ -17,8 +17,10 @@ place where the reference hands work to a backend:
 A backend is a module with three functions of the reference's signatures:
 ``sequence_forward(params, x, cfg, state0, *, decay, fast_lr)``,
 ``sequence_backward(dout, cache)`` and ``loss_and_grad(params, x, y, cfg, *, decay, fast_lr)``
-(the last one called with checked inputs). Backends are imported on first use, so the
-reference never imports Numba unless asked to.
+(the last one called with checked inputs); one that also runs baseline cores has
+``baseline_sequence_forward(params, x, cfg, state0)`` and ``baseline_sequence_backward(dout,
+cache)``, to which the baselines' shared loop (``cores/recurrence.py``) hands over. Backends
+are imported on first use, so the reference never imports Numba unless asked to.
 """
 
 from __future__ import annotations

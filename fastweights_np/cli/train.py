@@ -41,7 +41,12 @@ DEFAULTS = {
 }
 # Backends the task model can train with (the CuPy path covers the canonical model only).
 TRAIN_BACKENDS = ("numpy", "numba")
-FW_ONLY = ("decay", "fast_lr", "inner_steps", "form", "backend")
+FW_ONLY = ("decay", "fast_lr", "inner_steps", "form")
+# Cores with Numba kernels: --backend applies to them (the A-LSTM runs on the reference). It defaults to
+# numba where the kernels are the faster (fw); the IRNN's and LSTM's kernels cost about what the reference
+# does at the paper's sizes (benchmarks/bench_baselines.py, docs/performance.md), so they default to numpy.
+NUMBA_CORES = ("fw", "irnn", "lstm")
+NUMBA_DEFAULT_CORES = ("fw",)
 
 
 def add_parser(subparsers) -> None:
@@ -80,7 +85,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--inner-steps", type=nonneg_int, help="fw: S (default 1)")
     p.add_argument("--form", choices=("matrix", "attention"), help="fw: how A_t h is computed (default attention)")
     p.add_argument("--backend", choices=TRAIN_BACKENDS,
-                   help="fw: the NumPy reference or the compiled Numba kernels (default numba, the faster)")
+                   help="fw, irnn, lstm: the NumPy reference or the compiled Numba kernels (default: numba for fw, "
+                        "where it is the faster; numpy for irnn and lstm, see docs/performance.md); alstm: numpy only")
     p.add_argument("--no-layer-norm", action="store_true", default=None, help="no layer norm in the core")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(handler=run)
@@ -97,9 +103,12 @@ def build_run(options: dict) -> tuple[AssocModel, dict, TrainConfig, dict]:
         given = [name for name in FW_ONLY if o[name] is not None]
         if given:
             raise ValueError(f"--{given[0].replace('_', '-')} applies to the fw core only, not to {o['core']}")
-    core_options: dict = {}
-    if o["core"] == "fw":
-        core_options = {k: o[k] for k in ("decay", "fast_lr", "inner_steps", "form", "backend") if o[k] is not None}
+    if o["backend"] == "numba" and o["core"] not in NUMBA_CORES:
+        raise ValueError(
+            f"--backend numba is available for the {', '.join(NUMBA_CORES)} cores only, not for {o['core']} "
+            "(it runs on the NumPy reference): leave --backend out or pass --backend numpy"
+        )
+    core_options = {k: o[k] for k in (*FW_ONLY, "backend") if o[k] is not None}
     if o["no_layer_norm"]:
         core_options["layer_norm"] = False
     model_cfg = AssocModelConfig(core=o["core"], hidden_size=o["hidden"], dtype=o["dtype"], core_options=core_options)
@@ -123,6 +132,7 @@ def resolve_options(args: argparse.Namespace) -> dict:
         options = dict(DEFAULTS, **given)
         if options["core"] == "fw":
             options["form"] = options["form"] or "attention"  # cheaper than the matrix form while T < R
+        if options["core"] in NUMBA_DEFAULT_CORES:
             options["backend"] = options["backend"] or "numba"  # the compiled kernels, tested equal to the reference
         return options
     info_path = args.out / "run.json"

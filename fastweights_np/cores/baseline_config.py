@@ -5,6 +5,8 @@
     layer_norm  layer normalization on or off      bool, default False (the plain baselines)
     ln_eps      ε in LN's sqrt(var + ε)            > 0, default 1e-5
     dtype       "float32" or "float64"             default "float64"
+    backend     "numpy" (the reference) or         default "numpy"
+                "numba" (compiled kernels, IRNN and LSTM only; docs/performance.md)
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 
 from fastweights_np.config_base import (
     ConfigRecord,
+    check_choice,
     check_dtype,
     check_flag,
     check_positive_int,
@@ -30,6 +33,10 @@ class BaselineConfig(ConfigRecord):
     layer_norm: bool = False
     ln_eps: float = 1e-5
     dtype: str = "float64"
+    backend: str = "numpy"
+
+    # The backends a core can run on: its own "numba" kernels where backends/numba has them.
+    backends = ("numpy", "numba")
 
     def __post_init__(self) -> None:
         check_positive_int("input_size", self.input_size)
@@ -37,4 +44,10 @@ class BaselineConfig(ConfigRecord):
         check_flag("layer_norm", self.layer_norm)
         check_positive_real("ln_eps", self.ln_eps)
         check_dtype("dtype", self.dtype)
+        if self.backend == "numba" and "numba" not in self.backends:
+            raise ValueError(
+                f"backend must be one of {self.backends} for {type(self).__name__}, got 'numba': "
+                "there are Numba kernels for the IRNN and the LSTM only"
+            )
+        check_choice("backend", self.backend, self.backends)
         store_plain(self, ints=("input_size", "hidden_size"), floats=("ln_eps",), flags=("layer_norm",))

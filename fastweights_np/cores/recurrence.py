@@ -13,6 +13,9 @@ whose state is a NamedTuple of arrays with h as its first field. Backward, for t
 then dx and the input weights' gradients come from the drive's backward with all dd_t at
 once. Every parameter's gradient is the sum of its per-step parts (the weights are shared by
 all steps). Derivation: ``docs/baselines.md`` §0.
+
+With ``cfg.backend == "numba"`` (IRNN and LSTM) both functions hand the call over to
+``fastweights_np.backends.numba.baselines``, which returns the same results.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
+
+from fastweights_np.backends import backend_for, backend_of_cache
 
 Params = dict[str, np.ndarray]
 
@@ -60,6 +65,9 @@ def sequence_forward(
     (hs, state_T) : hs (B, T, H) holds h_1..h_T
     cache : for :func:`sequence_backward`
     """
+    backend = backend_for(cfg)  # cfg.backend == "numba": the compiled kernels compute the same numbers
+    if backend is not None:
+        return backend.baseline_sequence_forward(params, x, cfg, state0)
     B, T, _ = x.shape
     drive, drive_cache = rec.drive_forward(params, x, cfg)
     state = rec.zero_state(cfg, B, x.dtype) if state0 is None else state0
@@ -90,6 +98,9 @@ def sequence_backward(
     dstate0 : the gradient on the initial state (same type), or None when the forward
         started from zeros
     """
+    backend = backend_of_cache(cache)
+    if backend is not None:
+        return backend.baseline_sequence_backward(dout, cache)
     dhs, dstate = dout
     rec, drive_shape, drive_cache, steps, zero_dstate, had_state0, params = cache
     grads = {name: np.zeros_like(value) for name, value in params.items()}

@@ -1,4 +1,5 @@
-"""The Numba backend: compiled, batch-parallel kernels for the fast-weights core.
+"""The Numba backend: compiled, batch-parallel kernels for the fast-weights core and the
+IRNN and LSTM baselines.
 
 Selected with ``FastWeightsConfig(..., backend="numba")``; then ``fastweights_np.loss_and_grad``,
 ``hidden_states``, ``sequence_forward`` and ``sequence_backward`` run here and return what
@@ -9,8 +10,18 @@ the NumPy reference returns (tests/test_numba_backend.py holds them equal). Modu
 - ``kernels``: the batch-parallel forward and backward kernels (prange over the batch)
 - ``inputs``: the drive C x_t + b, with a gather (not a product) for one-hot inputs
 - ``sequence``: the entry points with the reference's signatures
+- ``lstm``: the LSTM's step, forward and BPTT, and its batch kernels
+- ``baselines``: the IRNN's and the LSTM's entry points (``IRNNConfig(..., backend="numba")``,
+  ``LSTMConfig(...)``; tests/test_numba_baselines.py); the IRNN runs in the fast-weights kernels
 """
 
+from fastweights_np.backends.numba.baselines import baseline_sequence_backward, baseline_sequence_forward
 from fastweights_np.backends.numba.sequence import loss_and_grad, sequence_backward, sequence_forward
 
-__all__ = ["loss_and_grad", "sequence_backward", "sequence_forward"]
+__all__ = [
+    "baseline_sequence_backward",
+    "baseline_sequence_forward",
+    "loss_and_grad",
+    "sequence_backward",
+    "sequence_forward",
+]

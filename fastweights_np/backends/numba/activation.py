@@ -1,8 +1,9 @@
-"""Compiled f(LN(v)) and its backward for ONE example's vector of H units.
+"""Compiled LN(v), f(LN(v)) and their backward for ONE example's vector, and the W h products.
 
-The same math as :func:`fastweights_np.cores.fast_weights.inner_loop.activation_forward`
-(LN over the H units of one example at one step, then ReLU), written as loops so that the
-kernels can call it per example without allocating.
+The same math as :func:`fastweights_np.ops.layernorm_forward` and
+:func:`fastweights_np.cores.fast_weights.inner_loop.activation_forward` (LN over the units of
+one example at one step, then ReLU), written as loops so that the kernels can call them per
+example without allocating.
 
 Scalars reach every kernel in one small array ``k`` of the computation's dtype (indices
 below), so that float32 kernels never mix in float64 literals.
@@ -27,53 +28,39 @@ def scalars(decay: float, fast_lr: float, eps: float, hidden: int, dtype: np.dty
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def act_forward(v, g, beta, use_ln, k, vhat, out):
-    """out = f(LN(v)) if use_ln else f(v), with f = ReLU; v, g, beta, vhat, out are (H,).
-
-    LN(v) = g ⊙ v̂ + β with v̂ = (v − μ)/σ, σ = sqrt(var(v) + ε). Writes v̂ into ``vhat``
-    (only with LN) and returns 1/σ (1 without LN).
-    """
-    H = v.shape[0]
-    zero = k[ZERO]
-    if not use_ln:
-        for i in range(H):
-            out[i] = v[i] if v[i] > zero else zero
-        return k[ONE]
-    mu = zero
-    for i in range(H):
+def ln_forward(v, g, beta, k, vhat, out):
+    """out = LN(v) = g ⊙ v̂ + β with v̂ = (v − μ)/σ, σ = sqrt(var(v) + ε), over the n entries
+    of v (k[INV_H] must be 1/n); v, g, beta, vhat, out are (n,). Writes v̂ into ``vhat`` and
+    returns 1/σ. ``out`` may be ``v`` itself."""
+    n = v.shape[0]
+    mu = k[ZERO]
+    for i in range(n):
         mu += v[i]
     mu *= k[INV_H]
-    var = zero
-    for i in range(H):
+    var = k[ZERO]
+    for i in range(n):
         c = v[i] - mu
         var += c * c
     var *= k[INV_H]
     inv_sigma = k[ONE] / np.sqrt(var + k[EPS])
-    for i in range(H):
+    for i in range(n):
         vh = (v[i] - mu) * inv_sigma
         vhat[i] = vh
-        o = g[i] * vh + beta[i]
-        out[i] = o if o > zero else zero
+        out[i] = g[i] * vh + beta[i]
     return inv_sigma
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def act_backward(dout, out, vhat, inv_sigma, g, use_ln, k, dv, dg, dbeta):
-    """Backward of :func:`act_forward`: writes dv (may be ``dout`` itself), adds to dg, dbeta.
+def ln_backward(dout, vhat, inv_sigma, g, k, dv, dg, dbeta):
+    """Backward of :func:`ln_forward`: writes dv (may be ``dout`` itself), adds to dg, dbeta.
 
-    The ReLU mask is out > 0 (the same as LN(v) > 0). With d = dout ⊙ mask and d̂ = d ⊙ g:
-    dv = (1/σ)(d̂ − mean(d̂) − v̂ ⊙ mean(d̂ ⊙ v̂)),  dg += d ⊙ v̂,  dβ += d.
+    With d̂ = dout ⊙ g: dv = (1/σ)(d̂ − mean(d̂) − v̂ ⊙ mean(d̂ ⊙ v̂)),  dg += dout ⊙ v̂,  dβ += dout.
     """
-    H = dout.shape[0]
-    zero = k[ZERO]
-    if not use_ln:
-        for i in range(H):
-            dv[i] = dout[i] if out[i] > zero else zero
-        return
-    m1 = zero
-    m2 = zero
-    for i in range(H):
-        d = dout[i] if out[i] > zero else zero
+    n = dout.shape[0]
+    m1 = k[ZERO]
+    m2 = k[ZERO]
+    for i in range(n):
+        d = dout[i]
         dg[i] += d * vhat[i]
         dbeta[i] += d
         dh = d * g[i]
@@ -82,19 +69,52 @@ def act_backward(dout, out, vhat, inv_sigma, g, use_ln, k, dv, dg, dbeta):
         m2 += dh * vhat[i]
     m1 *= k[INV_H]
     m2 *= k[INV_H]
-    for i in range(H):
+    for i in range(n):
         dv[i] = inv_sigma * (dv[i] - m1 - vhat[i] * m2)
 
 
 @njit(cache=True, fastmath=FASTMATH)
+def act_forward(v, g, beta, use_ln, k, vhat, out):
+    """out = f(LN(v)) if use_ln else f(v), with f = ReLU; v, g, beta, vhat, out are (H,).
+
+    LN as in :func:`ln_forward` (writes v̂ into ``vhat``). Returns 1/σ (1 without LN).
+    """
+    H = v.shape[0]
+    zero = k[ZERO]
+    if not use_ln:
+        for i in range(H):
+            out[i] = v[i] if v[i] > zero else zero
+        return k[ONE]
+    inv_sigma = ln_forward(v, g, beta, k, vhat, out)
+    for i in range(H):
+        out[i] = out[i] if out[i] > zero else zero
+    return inv_sigma
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def act_backward(dout, out, vhat, inv_sigma, g, use_ln, k, dv, dg, dbeta):
+    """Backward of :func:`act_forward`: writes dv (may be ``dout`` itself), adds to dg, dbeta.
+
+    The ReLU mask is out > 0 (the same as LN(v) > 0): d = dout ⊙ mask, then LN's backward.
+    """
+    H = dout.shape[0]
+    zero = k[ZERO]
+    for i in range(H):
+        dv[i] = dout[i] if out[i] > zero else zero
+    if use_ln:
+        ln_backward(dv, vhat, inv_sigma, g, k, dv, dg, dbeta)
+
+
+@njit(cache=True, fastmath=FASTMATH)
 def recurrent_drive(W, h_prev, drive, z):
-    """z = W h_{t-1} + d_t for one example; W (H, H), h_prev, drive, z (H,).
+    """z = W h_{t-1} + d_t for one example; W (R, H), h_prev (H,), drive, z (R,).
 
     Four rows at a time, so that each h_{t-1}[j] loaded serves four dot products.
     """
-    H = z.shape[0]
+    R = z.shape[0]
+    H = h_prev.shape[0]
     i = 0
-    while i + 4 <= H:
+    while i + 4 <= R:
         a0, a1, a2, a3 = drive[i], drive[i + 1], drive[i + 2], drive[i + 3]
         for j in range(H):
             hj = h_prev[j]
@@ -104,7 +124,7 @@ def recurrent_drive(W, h_prev, drive, z):
             a3 += W[i + 3, j] * hj
         z[i], z[i + 1], z[i + 2], z[i + 3] = a0, a1, a2, a3
         i += 4
-    for r in range(i, H):
+    for r in range(i, R):
         acc = drive[r]
         for j in range(H):
             acc += W[r, j] * h_prev[j]
@@ -114,9 +134,17 @@ def recurrent_drive(W, h_prev, drive, z):
 @njit(cache=True, fastmath=FASTMATH)
 def recurrent_drive_backward(W, dz, h_prev, dh_prev, dW):
     """Backward of z = W h_{t-1} + d for one example: dh_{t-1} += Wᵀ dz, dW += dz h_{t-1}ᵀ."""
-    H = dz.shape[0]
-    for i in range(H):
+    for i in range(dz.shape[0]):
         dzi = dz[i]
-        for j in range(H):
+        for j in range(h_prev.shape[0]):
             dh_prev[j] += W[i, j] * dzi
             dW[i, j] += dzi * h_prev[j]
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def transposed_product_add(W, dz, dh_prev):
+    """dh_{t-1} += Wᵀ dz for one example; W (R, H), dz (R,), dh_prev (H,)."""
+    for i in range(dz.shape[0]):
+        dzi = dz[i]
+        for j in range(dh_prev.shape[0]):
+            dh_prev[j] += W[i, j] * dzi
