@@ -5,6 +5,7 @@ import json
 import pytest
 
 from fastweights_np.cli import main
+from fastweights_np.cli.plot import line_styles
 from fastweights_np.cli.reproduce import PAPER_TABLE1
 
 TINY = ["--extra", "--train-size", "300", "--val-size", "100", "--test-size", "100"]
@@ -53,3 +54,18 @@ def test_plot(tmp_path, capsys):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["plot", str(tmp_path / "missing"), "--out", str(png)]) == 2
     assert "metrics.jsonl is missing" in capsys.readouterr().err
+
+
+def test_line_styles_tell_every_core_and_size_apart(tmp_path):
+    runs = []
+    for core in ("irnn", "lstm", "alstm", "fw"):
+        for hidden in (20, 50, 100):
+            run = tmp_path / f"{core}-R{hidden}"
+            run.mkdir()
+            (run / "run.json").write_text(json.dumps({"options": {"core": core, "hidden": hidden}}))
+            runs.append(run)
+    styles = line_styles(runs)
+    assert len({(s["color"], s["linestyle"]) for s in styles}) == 12
+    assert {s["color"] for s in styles[:3]} == {"C0"} and [s["linestyle"] for s in styles[:3]] == ["-", "--", ":"]
+    # one core: a colour per run
+    assert [s["color"] for s in line_styles(runs[:3])] == ["C0", "C1", "C2"]

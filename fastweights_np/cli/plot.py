@@ -45,13 +45,34 @@ def read_curve(run_dir: Path, metric: str) -> tuple[list[int], list[float]]:
     return steps, values
 
 
-def run_label(run_dir: Path) -> str:
+def run_key(run_dir: Path) -> tuple[str, int | None]:
+    """(core, R) of a run from its run.json; (directory name, None) when that cannot be read."""
     try:
         options = json.loads((run_dir / "run.json").read_text())["options"]
+        return options["core"], options["hidden"]
     except (OSError, KeyError, json.JSONDecodeError):
-        return run_dir.name
+        return run_dir.name, None
+
+
+def run_label(run_dir: Path) -> str:
+    core, hidden = run_key(run_dir)
     names = {"fw": "Fast weights", "irnn": "IRNN", "lstm": "LSTM", "alstm": "A-LSTM"}
-    return f"{names.get(options['core'], options['core'])} R={options['hidden']}"
+    return core if hidden is None else f"{names.get(core, core)} R={hidden}"
+
+
+LINE_STYLES = ("-", "--", ":", "-.")
+
+
+def line_styles(runs: list[Path]) -> list[dict]:
+    """Matplotlib style of each run: one colour per core and one line style per R, so that a
+    grid of cores × sizes stays readable; one colour per run when all runs share a core."""
+    keys = [run_key(r) for r in runs]
+    cores = list(dict.fromkeys(core for core, _ in keys))
+    sizes = list(dict.fromkeys(hidden for _, hidden in keys))
+    if len(cores) == 1:
+        return [{"color": f"C{i % 10}"} for i in range(len(runs))]
+    return [{"color": f"C{cores.index(core) % 10}", "linestyle": LINE_STYLES[sizes.index(hidden) % len(LINE_STYLES)]}
+            for core, hidden in keys]
 
 
 def plot_curves(runs: list[Path], out: Path, metric: str = "test_loss", log_y: bool = False,
@@ -64,10 +85,10 @@ def plot_curves(runs: list[Path], out: Path, metric: str = "test_loss", log_y: b
         import matplotlib.pyplot as plt
     except ImportError:
         raise ValueError("plotting needs matplotlib: pip install 'fastweights_np[plot]'") from None
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for run_dir in runs:
+    fig, ax = plt.subplots(figsize=(8.5, 4.5))
+    for run_dir, style in zip(runs, line_styles(runs), strict=True):
         steps, values = read_curve(run_dir, metric)
-        ax.plot(steps, values, label=run_label(run_dir))
+        ax.plot(steps, values, label=run_label(run_dir), **style)
     ax.set_xlabel("updates")
     ax.set_ylabel(LABELS[metric])
     if log_y:
@@ -75,7 +96,7 @@ def plot_curves(runs: list[Path], out: Path, metric: str = "test_loss", log_y: b
     if title:
         ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
