@@ -5,7 +5,7 @@ import json
 import pytest
 
 from fastweights_np.cli import main
-from fastweights_np.cli.plot import line_styles
+from fastweights_np.cli.plot import line_styles, run_key, run_labels
 from fastweights_np.cli.reproduce import PAPER_TABLE1
 
 TINY = ["--extra", "--train-size", "300", "--val-size", "100", "--test-size", "100"]
@@ -62,10 +62,16 @@ def test_line_styles_tell_every_core_and_size_apart(tmp_path):
         for hidden in (20, 50, 100):
             run = tmp_path / f"{core}-R{hidden}"
             run.mkdir()
-            (run / "run.json").write_text(json.dumps({"options": {"core": core, "hidden": hidden}}))
-            runs.append(run)
+            (run / "run.json").write_text(json.dumps({"options": {"core": core, "hidden": hidden, "seed": 0}}))
+            runs.append(run_key(run))
     styles = line_styles(runs)
     assert len({(s["color"], s["linestyle"]) for s in styles}) == 12
     assert {s["color"] for s in styles[:3]} == {"C0"} and [s["linestyle"] for s in styles[:3]] == ["-", "--", ":"]
     # one core: a colour per run
     assert [s["color"] for s in line_styles(runs[:3])] == ["C0", "C1", "C2"]
+
+
+def test_runs_that_differ_only_by_seed_get_their_own_colour_and_label():
+    keys = [("fw", 20, 0), ("fw", 20, 1), ("irnn", 20, 0)]
+    assert run_labels(keys) == ["Fast weights R=20 seed 0", "Fast weights R=20 seed 1", "IRNN R=20"]
+    assert [s["color"] for s in line_styles(keys)] == ["C0", "C1", "C2"]

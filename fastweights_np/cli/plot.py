@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+# How the cores are named in figures and tables (the paper's names).
+DISPLAY_NAMES = {"irnn": "IRNN", "lstm": "LSTM", "alstm": "A-LSTM", "fw": "Fast weights"}
 METRICS = ("test_loss", "test_error", "val_loss", "val_error", "train_loss")
 LABELS = {
     "test_loss": "test negative log-likelihood",
@@ -45,34 +47,39 @@ def read_curve(run_dir: Path, metric: str) -> tuple[list[int], list[float]]:
     return steps, values
 
 
-def run_key(run_dir: Path) -> tuple[str, int | None]:
-    """(core, R) of a run from its run.json; (directory name, None) when that cannot be read."""
+def run_key(run_dir: Path) -> tuple[str, int | None, int | None]:
+    """(core, R, seed) of a run from its run.json; (directory name, None, None) when that cannot be read."""
     try:
         options = json.loads((run_dir / "run.json").read_text())["options"]
-        return options["core"], options["hidden"]
+        return options["core"], options["hidden"], options.get("seed")
     except (OSError, KeyError, json.JSONDecodeError):
-        return run_dir.name, None
+        return run_dir.name, None, None
 
 
-def run_label(run_dir: Path) -> str:
-    core, hidden = run_key(run_dir)
-    names = {"fw": "Fast weights", "irnn": "IRNN", "lstm": "LSTM", "alstm": "A-LSTM"}
-    return core if hidden is None else f"{names.get(core, core)} R={hidden}"
+def run_labels(keys: list[tuple]) -> list[str]:
+    """Legend entries: "<core> R=<R>", with the seed when several runs share a core and R."""
+    pairs = [(core, hidden) for core, hidden, _ in keys]
+    labels = []
+    for (core, hidden, seed), pair in zip(keys, pairs, strict=True):
+        label = core if hidden is None else f"{DISPLAY_NAMES.get(core, core)} R={hidden}"
+        labels.append(label + (f" seed {seed}" if pairs.count(pair) > 1 and seed is not None else ""))
+    return labels
 
 
 LINE_STYLES = ("-", "--", ":", "-.")
 
 
-def line_styles(runs: list[Path]) -> list[dict]:
-    """Matplotlib style of each run: one colour per core and one line style per R, so that a
-    grid of cores × sizes stays readable; one colour per run when all runs share a core."""
-    keys = [run_key(r) for r in runs]
-    cores = list(dict.fromkeys(core for core, _ in keys))
-    sizes = list(dict.fromkeys(hidden for _, hidden in keys))
-    if len(cores) == 1:
-        return [{"color": f"C{i % 10}"} for i in range(len(runs))]
+def line_styles(keys: list[tuple]) -> list[dict]:
+    """Matplotlib style of each run (keys from ``run_key``): one colour per core and one line
+    style per R, so that a grid of cores × sizes stays readable; one colour per run when all
+    runs share a core or several share a core and R (seeds)."""
+    pairs = [(core, hidden) for core, hidden, _ in keys]
+    cores = list(dict.fromkeys(core for core, _ in pairs))
+    sizes = list(dict.fromkeys(hidden for _, hidden in pairs))
+    if len(cores) == 1 or len(set(pairs)) < len(pairs):
+        return [{"color": f"C{i % 10}"} for i in range(len(keys))]
     return [{"color": f"C{cores.index(core) % 10}", "linestyle": LINE_STYLES[sizes.index(hidden) % len(LINE_STYLES)]}
-            for core, hidden in keys]
+            for core, hidden in pairs]
 
 
 def plot_curves(runs: list[Path], out: Path, metric: str = "test_loss", log_y: bool = False,
@@ -86,9 +93,10 @@ def plot_curves(runs: list[Path], out: Path, metric: str = "test_loss", log_y: b
     except ImportError:
         raise ValueError("plotting needs matplotlib: pip install 'fastweights_np[plot]'") from None
     fig, ax = plt.subplots(figsize=(8.5, 4.5))
-    for run_dir, style in zip(runs, line_styles(runs), strict=True):
+    keys = [run_key(run_dir) for run_dir in runs]
+    for run_dir, label, style in zip(runs, run_labels(keys), line_styles(keys), strict=True):
         steps, values = read_curve(run_dir, metric)
-        ax.plot(steps, values, label=run_label(run_dir), **style)
+        ax.plot(steps, values, label=label, **style)
     ax.set_xlabel("updates")
     ax.set_ylabel(LABELS[metric])
     if log_y:

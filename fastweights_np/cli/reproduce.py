@@ -21,6 +21,7 @@ import numpy as np
 
 from fastweights_np.atomic import atomic_write_bytes
 from fastweights_np.cli.args import positive_int
+from fastweights_np.cli.plot import DISPLAY_NAMES
 from fastweights_np.cores.registry import CORE_NAMES
 
 # DESIGN.md §2, Table 1: test error (%) of the paper.
@@ -30,7 +31,6 @@ PAPER_TABLE1 = {
     "alstm": {20: 60.13, 50: 1.62, 100: 0.0},
     "fw": {20: 1.81, 50: 0.0, 100: 0.0},
 }
-ROW_NAMES = {"irnn": "IRNN", "lstm": "LSTM", "alstm": "A-LSTM", "fw": "Fast weights"}
 QUICK = {"steps": 1500, "eval_every": 250}
 # Longest runs first, so the last ones to finish are short (per-step cost: A-LSTM >> LSTM ~ fw > IRNN).
 COST_RANK = {"alstm": 0, "lstm": 1, "fw": 2, "irnn": 3}
@@ -113,7 +113,7 @@ def table_markdown(
                 ours = f"{100 * np.mean(errors):.2f} ({100 * min(errors):.2f}–{100 * max(errors):.2f})"
             paper = PAPER_TABLE1.get(core, {}).get(r)
             cells += [ours, "–" if paper is None else f"{paper:g}"]
-        lines.append(f"| {ROW_NAMES[core]} | " + " | ".join(cells) + " |")
+        lines.append(f"| {DISPLAY_NAMES[core]} | " + " | ".join(cells) + " |")
     note = (f"\nTest error (%) on {test_size:,} sequences (K = 4); {steps:,} Adam updates of batch 128 per run, "
             f"the parameters with the best validation error; seeds {', '.join(map(str, seeds))}.\n")
     return "\n".join(lines) + "\n" + note
