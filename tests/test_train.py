@@ -14,6 +14,7 @@ from fastweights_np.cli import main
 from fastweights_np.cores.registry import CORE_NAMES
 from fastweights_np.gradcheck import check_gradients
 from fastweights_np.ops import softmax_xent_forward
+from fastweights_np.optim import AdamConfig, adam_step, learning_rate
 from fastweights_np.tasks.assoc_data import make_assoc, make_assoc_splits
 from fastweights_np.tasks.assoc_model import AssocModel, AssocModelConfig
 from fastweights_np.train.batches import batch_indices
@@ -74,10 +75,11 @@ class _InterruptAt:
         return self.model.loss_and_grad(params, x, y)
 
 
+@pytest.mark.parametrize("lr_schedule", ["constant", "cosine"])
 @pytest.mark.parametrize("interrupt_at", [7, 20])  # before and after the first checkpoint (10)
-def test_resume_equals_an_uninterrupted_run(tmp_path, interrupt_at):
+def test_resume_equals_an_uninterrupted_run(tmp_path, interrupt_at, lr_schedule):
     data = make_assoc_splits(seed=1, sizes=SMALL)
-    cfg = TrainConfig(steps=30, eval_every=5, checkpoint_every=10, seed=3)
+    cfg = TrainConfig(steps=30, eval_every=5, checkpoint_every=10, seed=3, lr_schedule=lr_schedule)
     straight = train(_small_model(), data, cfg, tmp_path / "straight", progress=False)
 
     stopped = train(_InterruptAt(_small_model(), interrupt_at), data, cfg, tmp_path / "resumed", progress=False)
@@ -100,6 +102,37 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, interrupt_at):
         return [{k: v for k, v in json.loads(line).items() if k not in ("steps_per_s", "elapsed_s")} for line in lines]
 
     assert metrics("resumed") == metrics("straight")
+
+
+def test_the_cosine_schedule_is_what_the_updates_use(tmp_path):
+    """One update at the schedule's k = 1 uses α; the run's last update uses α (1 + cos(π (K−1)/K)) / 2:
+    checked by replaying the last Adam step from the checkpoint before it with that rate."""
+    data = make_assoc_splits(seed=1, sizes=SMALL)
+    cfg = TrainConfig(steps=4, eval_every=2, checkpoint_every=3, seed=0, lr=1e-2, lr_schedule="cosine")
+    model = _small_model()
+    train(_InterruptAt(model, 4), data, cfg, tmp_path / "run", progress=False)  # stops after 3 updates
+    before = load_checkpoint(tmp_path / "run" / "checkpoint.npz")
+    done = train(model, data, cfg, tmp_path / "run", resume=True, progress=False)
+    after = load_checkpoint(tmp_path / "run" / "checkpoint.npz")
+    idx = batch_indices(len(data["train"].y), cfg.batch_size, cfg.seed, 3)
+    _, grads = model.loss_and_grad(before.params, data["train"].x[idx], data["train"].y[idx])
+    alpha = 1e-2 * 0.5 * (1 + np.cos(np.pi * 3 / 4))
+    replayed, _ = adam_step(before.params, grads, before.adam, AdamConfig(lr=alpha))
+    for name, value in replayed.items():
+        np.testing.assert_array_equal(after.params[name], value, err_msg=name)
+    assert done.step == 4
+
+
+def test_learning_rate_schedules():
+    assert [learning_rate(2.0, k, 4) for k in (1, 4)] == [2.0, 2.0]
+    cosine = [learning_rate(2.0, k, 4, "cosine") for k in range(1, 5)]
+    assert cosine[0] == 2.0 and cosine[2] == pytest.approx(1.0) and 0 < cosine[3] < cosine[2] < cosine[1] < 2.0
+    with pytest.raises(ValueError, match=r"schedule must be one of \('constant', 'cosine'\), got 'linear'"):
+        learning_rate(1.0, 1, 4, "linear")
+    with pytest.raises(ValueError, match=r"step must be in \[1, total_steps=4\], got 5"):
+        learning_rate(1.0, 5, 4)
+    with pytest.raises(ValueError, match="lr_schedule must be one of"):
+        TrainConfig(lr_schedule="step")
 
 
 def test_batches_are_a_function_of_seed_and_step():
@@ -141,6 +174,7 @@ def test_cli_train_eval_resume(tmp_path, capsys):
         (["--hidden", "0"], "argument --hidden: expected a positive integer, got '0'"),
         (["--core", "gru"], "argument --core: invalid choice: 'gru'"),
         (["--lr", "-1"], "argument --lr: expected a positive number, got '-1'"),
+        (["--lr-schedule", "linear"], "argument --lr-schedule: invalid choice: 'linear'"),
         (["--core", "lstm", "--decay", "0.5"], "--decay applies to the fw core only, not to lstm"),
         (["--num-pairs", "27"], r"num_pairs must be an integer in [1, 26]"),
         (["--batch-size", "1000", "--train-size", "500"], "batch_size must be in [1, 500]"),

@@ -10,6 +10,7 @@ from pathlib import Path
 from fastweights_np.atomic import atomic_write_json
 from fastweights_np.cli.args import nonneg_int, positive_float, positive_int, unit_interval
 from fastweights_np.cores.registry import CORE_NAMES
+from fastweights_np.optim.schedule import SCHEDULES
 from fastweights_np.tasks.assoc_data import SPLIT_SIZES, make_assoc_splits
 from fastweights_np.tasks.assoc_model import AssocModel, AssocModelConfig
 from fastweights_np.train.loop import TrainConfig, train
@@ -22,6 +23,7 @@ DEFAULTS = {
     "steps": 30_000,
     "seed": 0,
     "lr": 1e-3,
+    "lr_schedule": "constant",
     "batch_size": 128,
     "clip": None,
     "eval_every": 500,
@@ -70,6 +72,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--steps", type=positive_int, help=f"Adam updates (default {DEFAULTS['steps']})")
     p.add_argument("--seed", type=int, help="seed of initialisation and batch order (default 0)")
     p.add_argument("--lr", type=positive_float, help=f"Adam learning rate (default {DEFAULTS['lr']})")
+    p.add_argument("--lr-schedule", choices=SCHEDULES,
+                   help="constant, or cosine: from --lr down to 0 over the --steps updates (default constant)")
     p.add_argument("--batch-size", type=positive_int, help="mini-batch size (default 128)")
     p.add_argument("--clip", type=positive_float, help="clip gradients to this global norm (default: none)")
     p.add_argument("--eval-every", type=positive_int, help="steps between evaluations (default 500)")
@@ -116,7 +120,7 @@ def build_run(options: dict) -> tuple[AssocModel, dict, TrainConfig, dict]:
     sizes = {"train": o["train_size"], "val": o["val_size"], "test": o["test_size"]}
     data = make_assoc_splits(seed=o["data_seed"], num_pairs=o["num_pairs"], sizes=sizes)
     train_cfg = TrainConfig(
-        steps=o["steps"], batch_size=o["batch_size"], lr=o["lr"], clip_norm=o["clip"],
+        steps=o["steps"], batch_size=o["batch_size"], lr=o["lr"], lr_schedule=o["lr_schedule"], clip_norm=o["clip"],
         eval_every=o["eval_every"], checkpoint_every=o["checkpoint_every"], seed=o["seed"],
     )
     info = {"task": "assoc", "options": options, "model": model_cfg.to_dict(),

@@ -22,6 +22,7 @@ import numpy as np
 from fastweights_np.atomic import atomic_write_bytes, atomic_write_json
 from fastweights_np.ops import softmax_xent_forward
 from fastweights_np.optim.adam import AdamConfig, adam_init, adam_step
+from fastweights_np.optim.schedule import SCHEDULES, learning_rate
 from fastweights_np.train.batches import batch_indices
 from fastweights_np.train.checkpoint import RunState, load_checkpoint, save_checkpoint
 from fastweights_np.train.clip import clip_by_global_norm
@@ -41,6 +42,8 @@ class Trainable(Protocol):
 class TrainConfig:
     """How to train: ``steps`` Adam updates on mini-batches of ``batch_size``.
 
+    lr_schedule : how the learning rate ``lr`` changes over the ``steps`` updates, one of
+        :data:`fastweights_np.optim.schedule.SCHEDULES` ("constant", or "cosine" down to 0)
     clip_norm : clip gradients by global norm (None: no clipping)
     eval_every : evaluate on the validation and test splits every this many steps
     checkpoint_every : write checkpoint.npz every this many steps (and on Ctrl-C)
@@ -50,6 +53,7 @@ class TrainConfig:
     steps: int = 30_000
     batch_size: int = 128
     lr: float = 1e-3
+    lr_schedule: str = "constant"
     clip_norm: float | None = None
     eval_every: int = 500
     checkpoint_every: int = 1000
@@ -63,6 +67,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if not (isinstance(self.lr, int | float) and math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be a positive number, got {self.lr!r}")
+        if self.lr_schedule not in SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {SCHEDULES}, got {self.lr_schedule!r}")
         if self.clip_norm is not None and not (math.isfinite(self.clip_norm) and self.clip_norm > 0):
             raise ValueError(f"clip_norm must be a positive number or None, got {self.clip_norm!r}")
 
@@ -215,7 +221,8 @@ def train(
                     f"training loss is {loss} at step {state.step + 1}; try clipping or a lower learning rate"
                 )
             grads, _ = clip_by_global_norm(grads, cfg.clip_norm)
-            params, adam = adam_step(state.params, grads, state.adam, hp)
+            lr = learning_rate(cfg.lr, state.step + 1, cfg.steps, cfg.lr_schedule)
+            params, adam = adam_step(state.params, grads, state.adam, replace(hp, lr=lr))
             state = replace(state, step=state.step + 1, params=params, adam=adam,
                             loss_sum=state.loss_sum + loss, loss_count=state.loss_count + 1)
             if state.step % 50 == 0:  # the mean training loss since the last evaluation

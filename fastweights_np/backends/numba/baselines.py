@@ -12,7 +12,7 @@ take and return; the shared BPTT loop (``cores/recurrence.py``) hands calls over
   fast-weights backend's (``inputs.py``: a gather for one-hot inputs).
 - LSTM: the compiled step of ``lstm.py``; the drive N_in(C x_t) + b for all t and its backward
   (dx, dC, db and the input LN's gradients) are the reference's own vectorised functions, and
-  dW is one matrix product over all (B·T) rows after the kernel.
+  dW is one matrix product over all (B·T) rows after the kernel (as for the other cores).
 
 The kernels do no bounds checks, so the shapes are checked first (the registry's checks, and
 its errors, when anything is off); a forward cache is a :class:`BackendCache`.
@@ -27,8 +27,9 @@ from numba import parallel_chunksize
 
 from fastweights_np.backends import BackendCache
 from fastweights_np.backends.numba.activation import scalars
+from fastweights_np.backends.numba.arrays import contiguous, placeholder
 from fastweights_np.backends.numba.inputs import InputCache, drive_backward, drive_forward
-from fastweights_np.backends.numba.kernels import backward_kernel, forward_kernel, n_chunks
+from fastweights_np.backends.numba.kernels import backward_kernel, forward_kernel, n_chunks, recurrent_weight_grad
 from fastweights_np.backends.numba.lstm import lstm_backward_kernel, lstm_forward_kernel
 from fastweights_np.cores.irnn import IRNNConfig, IRNNState
 from fastweights_np.cores.lstm import LSTMConfig, LSTMState
@@ -38,16 +39,6 @@ from fastweights_np.validation import check_float_array
 
 BACKEND = "numba"
 CORE_OF_CONFIG = {IRNNConfig: "irnn", LSTMConfig: "lstm"}
-
-
-def _placeholder(ndim: int, dtype: np.dtype) -> np.ndarray:
-    """An unused array argument: right dtype and number of dimensions, one element."""
-    return np.zeros((1,) * ndim, dtype)
-
-
-def _contiguous(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """A C-contiguous, writeable array of ``dtype`` (one compiled signature per dtype)."""
-    return np.require(a, dtype, ["C", "W"])
 
 
 def _core_of(cfg: object) -> Core:
@@ -124,13 +115,13 @@ def irnn_forward(params: dict, x: np.ndarray, cfg: IRNNConfig, state0: IRNNState
     dtype = cfg.np_dtype
     B, T, _ = x.shape
     H = cfg.hidden_size
-    W, C, b = (_contiguous(params[name], dtype) for name in ("W", "C", "b"))
+    W, C, b = (contiguous(params[name], dtype) for name in ("W", "C", "b"))
     g, beta = (
-        (_contiguous(params["g"], dtype), _contiguous(params["beta"], dtype))
+        (contiguous(params["g"], dtype), contiguous(params["beta"], dtype))
         if cfg.layer_norm
-        else (_placeholder(1, dtype), _placeholder(1, dtype))
+        else (placeholder(1, dtype), placeholder(1, dtype))
     )
-    drive, inputs = drive_forward(_contiguous(x, dtype), C, b)
+    drive, inputs = drive_forward(contiguous(x, dtype), C, b)
     k = scalars(0.0, 0.0, cfg.ln_eps, H, dtype)
     power = np.ones(T + 1, dtype)  # λ^k of the fast weights: not read with S = 0
     past = np.empty((B, T + 1, H), dtype)
@@ -138,7 +129,7 @@ def irnn_forward(params: dict, x: np.ndarray, cfg: IRNNConfig, state0: IRNNState
     vhat = np.empty((B, T, 1, H), dtype)
     inner = np.empty((B, T, 1, H), dtype)
     inv_sigma = np.empty((B, T, 1), dtype)
-    unused = _placeholder(3, dtype)
+    unused = placeholder(3, dtype)
     with parallel_chunksize(1):
         forward_kernel(
             n_chunks(B), False, drive, W, g, beta, k, power, unused, False, unused, False, 0, False, cfg.layer_norm,
@@ -157,17 +148,16 @@ def irnn_backward(dpast: np.ndarray, dstate: IRNNState | None, cache: IRNNCache)
         dpast[:, -1] += dstate.h
     n = n_chunks(B)
     ddrive = np.empty((B, T1 - 1, H), dtype)
-    dW = np.zeros((n, H, H), dtype)
     dg = np.zeros((n, H), dtype)
     dbeta = np.zeros((n, H), dtype)
-    unused = _placeholder(3, dtype)
+    unused = placeholder(3, dtype)
     with parallel_chunksize(1):
         backward_kernel(
             n, False, dpast, unused, False, unused, False, past, vhat, inv_sigma, inner, W, g, k, power, power, 0,
-            False, cfg.layer_norm, ddrive, dW, dg, dbeta, np.zeros((n, 2)),
+            False, cfg.layer_norm, ddrive, dg, dbeta, np.zeros((n, 2)),
         )
     dx, dC, db = drive_backward(ddrive, inputs, need_dx=True)
-    grads = {"W": dW.sum(axis=0), "C": dC, "b": db, "g": dg.sum(axis=0), "beta": dbeta.sum(axis=0)}
+    grads = {"W": recurrent_weight_grad(ddrive, past), "C": dC, "b": db, "g": dg.sum(axis=0), "beta": dbeta.sum(axis=0)}
     return {name: grads[name] for name in names}, dx, (IRNNState(dpast[:, 0]) if with_state0 else None)
 
 
@@ -181,10 +171,10 @@ def lstm_forward(params: dict, x: np.ndarray, cfg: LSTMConfig, state0: LSTMState
     B, T, _ = x.shape
     H = cfg.hidden_size
     ln = cfg.layer_norm
-    W = _contiguous(params["W"], dtype)
-    ln_params = tuple(_contiguous(params[name], dtype) if ln else _placeholder(1, dtype) for name in LSTM_LN_PARAMS)
-    drive, drive_cache = config_drive_forward(params, _contiguous(x, dtype), cfg)
-    drive = _contiguous(drive, dtype)
+    W = contiguous(params["W"], dtype)
+    ln_params = tuple(contiguous(params[name], dtype) if ln else placeholder(1, dtype) for name in LSTM_LN_PARAMS)
+    drive, drive_cache = config_drive_forward(params, contiguous(x, dtype), cfg)
+    drive = contiguous(drive, dtype)
     k = scalars(0.0, 0.0, cfg.ln_eps, H, dtype)
     k4 = scalars(0.0, 0.0, cfg.ln_eps, 4 * H, dtype)
     past = np.empty((B, T + 1, H), dtype)
@@ -197,7 +187,7 @@ def lstm_forward(params: dict, x: np.ndarray, cfg: LSTMConfig, state0: LSTMState
         ln_cache = (np.empty((B, T, 4 * H), dtype), np.empty((B, T), dtype), np.empty((B, T, H), dtype),
                     np.empty((B, T), dtype))
     else:
-        ln_cache = (_placeholder(3, dtype), _placeholder(2, dtype), _placeholder(3, dtype), _placeholder(2, dtype))
+        ln_cache = (placeholder(3, dtype), placeholder(2, dtype), placeholder(3, dtype), placeholder(2, dtype))
     g_rec, beta_rec, g_cell, beta_cell = ln_params
     with parallel_chunksize(1):
         lstm_forward_kernel(
@@ -221,7 +211,7 @@ def lstm_backward(dpast: np.ndarray, dstate: LSTMState | None, cache: LSTMCache)
         dc[:] = dstate.c
     n = n_chunks(B)
     ddrive = np.empty((B, T1 - 1, 4 * H), dtype)
-    drec = np.empty_like(ddrive) if ln else _placeholder(3, dtype)
+    drec = np.empty_like(ddrive) if ln else placeholder(3, dtype)
     sums = [np.zeros((n, 4 * H if i < 2 else H) if ln else (1, 1), dtype) for i in range(4)]
     g_rec, _, g_cell, _ = ln_params
     with parallel_chunksize(1):
@@ -230,7 +220,7 @@ def lstm_backward(dpast: np.ndarray, dstate: LSTMState | None, cache: LSTMCache)
         )
     dx, grads = input_drive_backward(ddrive, drive_cache)
     da_rec = drec if ln else ddrive
-    grads["W"] = da_rec.reshape(-1, 4 * H).T @ past[:, :-1].reshape(-1, H)
+    grads["W"] = recurrent_weight_grad(da_rec, past)
     if ln:
         grads.update(zip(LSTM_LN_PARAMS, (s.sum(axis=0) for s in sums), strict=True))
     return {name: grads[name] for name in names}, dx, (LSTMState(dpast[:, 0], dc) if with_state0 else None)

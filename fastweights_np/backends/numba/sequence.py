@@ -19,12 +19,13 @@ from numba import parallel_chunksize
 
 from fastweights_np.backends import BackendCache
 from fastweights_np.backends.numba.activation import scalars
+from fastweights_np.backends.numba.arrays import contiguous, placeholder, powers
 from fastweights_np.backends.numba.inputs import InputCache, drive_backward, drive_forward
-from fastweights_np.backends.numba.kernels import backward_kernel, forward_kernel, n_chunks
+from fastweights_np.backends.numba.kernels import backward_kernel, forward_kernel, n_chunks, recurrent_weight_grad
+from fastweights_np.backends.numba.readout import readout_xent
 from fastweights_np.config import FastWeightsConfig
-from fastweights_np.cores.fast_weights.memory import attention_memory_backward, attention_memory_forward, decay_powers
+from fastweights_np.cores.fast_weights.memory import attention_memory_backward, attention_memory_forward
 from fastweights_np.cores.fast_weights.sequence import CORE_PARAM_NAMES, FastWeightsState, check_state
-from fastweights_np.ops import affine_backward, affine_forward, softmax_xent_backward, softmax_xent_forward
 from fastweights_np.params import param_shapes
 from fastweights_np.validation import check_float_array, check_params
 
@@ -47,15 +48,6 @@ class ForwardCache(NamedTuple):
     inner: np.ndarray
     inputs: InputCache
     memory_cache: tuple | None
-
-
-def _placeholder(dtype: np.dtype) -> np.ndarray:
-    return np.zeros((1, 1, 1), dtype)
-
-
-def _contiguous(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """A C-contiguous, writeable array of ``dtype`` (one compiled signature per dtype)."""
-    return np.require(a, dtype, ["C", "W"])
 
 
 def check_core_params(params: object, cfg: FastWeightsConfig) -> dict[str, np.ndarray]:
@@ -99,19 +91,18 @@ def core_forward(
     B, T, _ = x.shape
     H, S = cfg.hidden_size, cfg.inner_steps
     matrix = cfg.form == "matrix"
-    W, C, b, g, beta = (_contiguous(params[name], dtype) for name in CORE_PARAM_NAMES)
-    drive, inputs = drive_forward(_contiguous(x, dtype), C, b)
+    W, C, b, g, beta = (contiguous(params[name], dtype) for name in CORE_PARAM_NAMES)
+    drive, inputs = drive_forward(contiguous(x, dtype), C, b)
     k = scalars(lam, eta, cfg.ln_eps, H, dtype)
-    # power[k] = λ^k, dpower[k] = k λ^(k-1) for k = 0..T (decay_powers lists k = T..0)
-    power, dpower = (np.ascontiguousarray(a[::-1]) for a in decay_powers(lam, T + 1, np.empty(0, dtype)))
-    A0 = None if state0 is None else _contiguous(state0.A, dtype)
+    power, dpower = powers(lam, T, dtype)
+    A0 = None if state0 is None else contiguous(state0.A, dtype)
     past = np.empty((B, T + 1, H), dtype)
     past[:, 0] = 0 if state0 is None else state0.h
     vhat = np.empty((B, T, S + 1, H), dtype)
     inner = np.empty((B, T, S + 1, H), dtype)
     inv_sigma = np.empty((B, T, S + 1), dtype)
     keep_A_T = matrix and final_A
-    A_T = np.empty((B, H, H), dtype) if keep_A_T else _placeholder(dtype)
+    A_T = np.empty((B, H, H), dtype) if keep_A_T else placeholder(3, dtype)
     with parallel_chunksize(1):
         forward_kernel(
             n_chunks(B),
@@ -122,7 +113,7 @@ def core_forward(
             beta,
             k,
             power,
-            _placeholder(dtype) if A0 is None else A0,
+            placeholder(3, dtype) if A0 is None else A0,
             A0 is not None,
             A_T,
             keep_A_T,
@@ -169,7 +160,6 @@ def core_backward(
                 dA += dA0_memory
     n = n_chunks(B)
     ddrive = np.empty((B, T, H), dtype)
-    dW = np.zeros((n, H, H), dtype)
     dg = np.zeros((n, H), dtype)
     dbeta = np.zeros((n, H), dtype)
     dscalars = np.zeros((n, 2))
@@ -178,9 +168,9 @@ def core_backward(
             n,
             matrix,
             dpast,
-            _placeholder(dtype) if dA is None else dA,
+            placeholder(3, dtype) if dA is None else dA,
             use_dA,
-            _placeholder(dtype) if A0 is None else A0,
+            placeholder(3, dtype) if A0 is None else A0,
             A0 is not None,
             past,
             vhat,
@@ -195,13 +185,12 @@ def core_backward(
             cfg.layer_norm,
             cfg.ln_preliminary,
             ddrive,
-            dW,
             dg,
             dbeta,
             dscalars,
         )
     dx, grads["C"], grads["b"] = drive_backward(ddrive, inputs, need_dx)
-    grads["W"] = dW.sum(axis=0)
+    grads["W"] = recurrent_weight_grad(ddrive, past)
     grads["g"] = dg.sum(axis=0)
     grads["beta"] = dbeta.sum(axis=0)
     grads["decay"] += float(dscalars[:, 0].sum())
@@ -259,15 +248,15 @@ def loss_and_grad(
     fast_lr: float | None = None,
 ) -> tuple[float, dict]:
     """:func:`fastweights_np.model.loss_and_grad_unchecked` in one call: the core's forward,
-    the readout V h_T + c and softmax cross-entropy (the reference's ops), then the backward,
-    skipping what the loss does not need (the final A, dx)."""
+    the readout V h_T + c and softmax cross-entropy with their backward (``readout.py``), then
+    the core's backward, skipping what the loss does not need (the final A, dx)."""
     require_shapes(params, x, cfg)
     past, _, cache = core_forward(params, x, cfg, None, decay, fast_lr, final_A=False)
-    logits, readout_cache = affine_forward(past[:, -1], params["V"], params["c"])
-    loss, xent_cache = softmax_xent_forward(logits, y)
-    dh_T, dV, dc = affine_backward(softmax_xent_backward(1.0, xent_cache), readout_cache)
+    dtype = cfg.np_dtype
+    V, c = contiguous(params["V"], dtype), contiguous(params["c"], dtype)
     dpast = np.zeros_like(past)
-    dpast[:, -1] = dh_T
+    dV, dc = np.empty_like(V), np.empty_like(c)
+    loss = readout_xent(np.ascontiguousarray(past[:, -1]), V, c, np.asarray(y, np.intp), dpast[:, -1], dV, dc)
     core_grads, _, _ = core_backward(dpast, None, cache, need_dx=False)
     grads = {name: core_grads[name] for name in CORE_PARAM_NAMES}
     grads.update(V=dV, c=dc, decay=core_grads["decay"], fast_lr=core_grads["fast_lr"])
