@@ -132,10 +132,18 @@ def recurrent_drive(W, h_prev, drive, z):
 
 
 @njit(cache=True, fastmath=FASTMATH)
+def recurrent_drive_backward(W, dz, h_prev, dh_prev, dW):
+    """Backward of z = W h_{t-1} + d for one example: dh_{t-1} += Wᵀ dz, dW += dz h_{t-1}ᵀ."""
+    for i in range(dz.shape[0]):
+        dzi = dz[i]
+        for j in range(h_prev.shape[0]):
+            dh_prev[j] += W[i, j] * dzi
+            dW[i, j] += dzi * h_prev[j]
+
+
+@njit(cache=True, fastmath=FASTMATH)
 def transposed_product_add(W, dz, dh_prev):
-    """dh_{t-1} += Wᵀ dz for one example (the backward of z = W h_{t-1} + d, but for dW, which
-    is one product over the whole batch: :func:`kernels.recurrent_weight_grad`); W (R, H),
-    dz (R,), dh_prev (H,)."""
+    """dh_{t-1} += Wᵀ dz for one example; W (R, H), dz (R,), dh_prev (H,)."""
     for i in range(dz.shape[0]):
         dzi = dz[i]
         for j in range(dh_prev.shape[0]):

@@ -23,7 +23,7 @@ from fastweights_np.backends.numba.activation import (
     act_backward,
     act_forward,
     recurrent_drive,
-    transposed_product_add,
+    recurrent_drive_backward,
 )
 
 
@@ -133,6 +133,7 @@ def attention_backward_example(
     layer_norm,
     ln_preliminary,
     ddrive,
+    dW,
     dg,
     dbeta,
     scratch,
@@ -141,8 +142,7 @@ def attention_backward_example(
 
     On entry dpast[t] holds the gradient arriving on h_t from outside (t = 0..T); every read
     at step t adds to dpast[0..t-1], so dpast[t] is complete when step t is reached. On exit
-    dpast[0] = dh_0, ddrive[t-1] = dz_t; dg, dbeta and (with A_0) dA0 are added to
-    (dW is one product over the batch afterwards: :func:`kernels.recurrent_weight_grad`).
+    dpast[0] = dh_0, ddrive[t-1] = dz_t; dW, dg, dbeta and (with A_0) dA0 are added to.
     ``scratch`` is (3, H). Returns this sequence's (dλ, dη).
     """
     T = ddrive.shape[0]
@@ -164,5 +164,5 @@ def attention_backward_example(
             dcur[:] = du
         act_backward(dcur, inner[t - 1, 0], vhat[t - 1, 0], inv_sigma[t - 1, 0], g, ln_preliminary, k, da, dg, dbeta)
         dz += da
-        transposed_product_add(W, dz, dpast[t - 1])
+        recurrent_drive_backward(W, dz, past[t - 1], dpast[t - 1], dW)
     return ddecay, dfast_lr

@@ -12,7 +12,7 @@ take and return; the shared BPTT loop (``cores/recurrence.py``) hands calls over
   fast-weights backend's (``inputs.py``: a gather for one-hot inputs).
 - LSTM: the compiled step of ``lstm.py``; the drive N_in(C x_t) + b for all t and its backward
   (dx, dC, db and the input LN's gradients) are the reference's own vectorised functions, and
-  dW is one matrix product over all (B·T) rows after the kernel (as for the other cores).
+  dW is one matrix product over all (B·T) rows after the kernel.
 
 The kernels do no bounds checks, so the shapes are checked first (the registry's checks, and
 its errors, when anything is off); a forward cache is a :class:`BackendCache`.
@@ -29,7 +29,7 @@ from fastweights_np.backends import BackendCache
 from fastweights_np.backends.numba.activation import scalars
 from fastweights_np.backends.numba.arrays import contiguous, placeholder
 from fastweights_np.backends.numba.inputs import InputCache, drive_backward, drive_forward
-from fastweights_np.backends.numba.kernels import backward_kernel, forward_kernel, n_chunks, recurrent_weight_grad
+from fastweights_np.backends.numba.kernels import backward_kernel, forward_kernel, n_chunks
 from fastweights_np.backends.numba.lstm import lstm_backward_kernel, lstm_forward_kernel
 from fastweights_np.cores.irnn import IRNNConfig, IRNNState
 from fastweights_np.cores.lstm import LSTMConfig, LSTMState
@@ -148,16 +148,17 @@ def irnn_backward(dpast: np.ndarray, dstate: IRNNState | None, cache: IRNNCache)
         dpast[:, -1] += dstate.h
     n = n_chunks(B)
     ddrive = np.empty((B, T1 - 1, H), dtype)
+    dW = np.zeros((n, H, H), dtype)
     dg = np.zeros((n, H), dtype)
     dbeta = np.zeros((n, H), dtype)
     unused = placeholder(3, dtype)
     with parallel_chunksize(1):
         backward_kernel(
             n, False, dpast, unused, False, unused, False, past, vhat, inv_sigma, inner, W, g, k, power, power, 0,
-            False, cfg.layer_norm, ddrive, dg, dbeta, np.zeros((n, 2)),
+            False, cfg.layer_norm, ddrive, dW, dg, dbeta, np.zeros((n, 2)),
         )
     dx, dC, db = drive_backward(ddrive, inputs, need_dx=True)
-    grads = {"W": recurrent_weight_grad(ddrive, past), "C": dC, "b": db, "g": dg.sum(axis=0), "beta": dbeta.sum(axis=0)}
+    grads = {"W": dW.sum(axis=0), "C": dC, "b": db, "g": dg.sum(axis=0), "beta": dbeta.sum(axis=0)}
     return {name: grads[name] for name in names}, dx, (IRNNState(dpast[:, 0]) if with_state0 else None)
 
 
@@ -220,7 +221,7 @@ def lstm_backward(dpast: np.ndarray, dstate: LSTMState | None, cache: LSTMCache)
         )
     dx, grads = input_drive_backward(ddrive, drive_cache)
     da_rec = drec if ln else ddrive
-    grads["W"] = recurrent_weight_grad(da_rec, past)
+    grads["W"] = da_rec.reshape(-1, 4 * H).T @ past[:, :-1].reshape(-1, H)
     if ln:
         grads.update(zip(LSTM_LN_PARAMS, (s.sum(axis=0) for s in sums), strict=True))
     return {name: grads[name] for name in names}, dx, (LSTMState(dpast[:, 0], dc) if with_state0 else None)

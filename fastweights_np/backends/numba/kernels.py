@@ -19,16 +19,6 @@ from fastweights_np.backends.numba.matrix import matrix_backward_example, matrix
 CHUNKS_PER_THREAD = 4
 
 
-def recurrent_weight_grad(dz: np.ndarray, past: np.ndarray) -> np.ndarray:
-    """dW = Σ_b Σ_t dz_t h_{t-1}ᵀ, the gradient of the recurrent weights in z_t = W h_{t-1} + ...,
-    as one matrix product over all B·T rows (BLAS), not T·B rank-one updates in the kernels.
-
-    dz (B, T, R) and past (B, T+1, H) holding h_0..h_T; returns (R, H).
-    """
-    B, T, R = dz.shape
-    return dz.reshape(B * T, R).T @ past[:, :T].reshape(B * T, past.shape[-1])
-
-
 def n_chunks(batch: int) -> int:
     """How many pieces the batch is cut into: a few per thread (handed out one at a time, so a
     thread that the OS pauses holds up little), at most one per sequence."""
@@ -116,6 +106,7 @@ def backward_kernel(
     layer_norm,
     ln_preliminary,
     ddrive,
+    dW,
     dg,
     dbeta,
     dscalars,
@@ -133,7 +124,7 @@ def backward_kernel(
     past, vhat, inv_sigma, inner, W, g, k, power, inner_steps, ... : as for the forward
     power, dpower : (T+1,) λ^k and k λ^(k-1)
     ddrive : (B, T, H), receives dz_t = dd_t
-    dg, dbeta : (n, H) zeros, receive each chunk's sums (dW: :func:`recurrent_weight_grad`)
+    dW : (n, H, H), dg, dbeta : (n, H) zeros, receive each chunk's sums
     dscalars : (n, 2) float64 zeros, receive each chunk's (dλ, dη)
     """
     B, T, H = ddrive.shape
@@ -155,13 +146,13 @@ def backward_kernel(
                     A_hist[0] = 0
                 dd, df = matrix_backward_example(
                     dpast[b], D, A_hist, past[b], vhat[b], inv_sigma[b], inner[b], W, g, k, inner_steps, layer_norm,
-                    ln_preliminary, ddrive[b], dg[c], dbeta[c], scratch,
+                    ln_preliminary, ddrive[b], dW[c], dg[c], dbeta[c], scratch,
                 )
             else:
                 dA0_b = dA[b] if use_dA else dA[0]
                 dd, df = attention_backward_example(
                     dpast[b], past[b], vhat[b], inv_sigma[b], inner[b], W, g, k, power, dpower, A0_b, with_A0, dA0_b,
-                    inner_steps, layer_norm, ln_preliminary, ddrive[b], dg[c], dbeta[c], scratch,
+                    inner_steps, layer_norm, ln_preliminary, ddrive[b], dW[c], dg[c], dbeta[c], scratch,
                 )
             ddecay += dd
             dfast_lr += df

@@ -31,7 +31,7 @@ from fastweights_np.backends.numba.activation import (
     act_backward,
     act_forward,
     recurrent_drive,
-    transposed_product_add,
+    recurrent_drive_backward,
 )
 
 
@@ -158,6 +158,7 @@ def matrix_backward_example(
     layer_norm,
     ln_preliminary,
     ddrive,
+    dW,
     dg,
     dbeta,
     scratch,
@@ -166,8 +167,7 @@ def matrix_backward_example(
 
     On entry dpast[t] (t = 1..T) holds the gradient arriving on h_t from outside (dhs, and
     dh_T from the final state), dA the gradient on A_T (zero without one), A_hist[0] = A_0.
-    On exit dpast[0] = dh_0, dA = dA_0, ddrive[t-1] = dz_t; dg, dbeta are added to
-    (dW is one product over the batch afterwards: :func:`kernels.recurrent_weight_grad`).
+    On exit dpast[0] = dh_0, dA = dA_0, ddrive[t-1] = dz_t; dW, dg, dbeta are added to.
     ``scratch`` is (5, H). Returns this sequence's (dλ, dη).
     """
     T = ddrive.shape[0]
@@ -199,5 +199,5 @@ def matrix_backward_example(
         eta = k[ETA]
         for j in range(dh_prev.shape[0]):
             dh_prev[j] += eta * (gh[j] + gth[j])
-        transposed_product_add(W, dz, dh_prev)
+        recurrent_drive_backward(W, dz, past[t - 1], dh_prev, dW)
     return ddecay, dfast_lr

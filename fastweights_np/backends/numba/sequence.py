@@ -21,7 +21,7 @@ from fastweights_np.backends import BackendCache
 from fastweights_np.backends.numba.activation import scalars
 from fastweights_np.backends.numba.arrays import contiguous, placeholder, powers
 from fastweights_np.backends.numba.inputs import InputCache, drive_backward, drive_forward
-from fastweights_np.backends.numba.kernels import backward_kernel, forward_kernel, n_chunks, recurrent_weight_grad
+from fastweights_np.backends.numba.kernels import backward_kernel, forward_kernel, n_chunks
 from fastweights_np.backends.numba.readout import readout_xent
 from fastweights_np.config import FastWeightsConfig
 from fastweights_np.cores.fast_weights.memory import attention_memory_backward, attention_memory_forward
@@ -160,6 +160,7 @@ def core_backward(
                 dA += dA0_memory
     n = n_chunks(B)
     ddrive = np.empty((B, T, H), dtype)
+    dW = np.zeros((n, H, H), dtype)
     dg = np.zeros((n, H), dtype)
     dbeta = np.zeros((n, H), dtype)
     dscalars = np.zeros((n, 2))
@@ -185,12 +186,13 @@ def core_backward(
             cfg.layer_norm,
             cfg.ln_preliminary,
             ddrive,
+            dW,
             dg,
             dbeta,
             dscalars,
         )
     dx, grads["C"], grads["b"] = drive_backward(ddrive, inputs, need_dx)
-    grads["W"] = recurrent_weight_grad(ddrive, past)
+    grads["W"] = dW.sum(axis=0)
     grads["g"] = dg.sum(axis=0)
     grads["beta"] = dbeta.sum(axis=0)
     grads["decay"] += float(dscalars[:, 0].sum())
