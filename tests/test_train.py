@@ -187,6 +187,39 @@ def test_cli_bad_arguments(tmp_path, capsys, args, message):
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("core", "numba"), [("fw", True), ("irnn", False)])
+def test_cli_runs_blas_on_one_thread_beside_numba(tmp_path, monkeypatch, core, numba):
+    """With the Numba kernels (fw's default backend), training runs with one BLAS thread; with the
+    NumPy reference, BLAS keeps its threads."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    import fastweights_np.cli.train as cli_train
+
+    def blas_threads():
+        return {pool["filepath"]: pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+    seen = []
+
+    def recording_train(*args, **kwargs):
+        seen.append(blas_threads())
+        return real_train(*args, **kwargs)
+
+    real_train = cli_train.train
+    monkeypatch.setattr(cli_train, "train", recording_train)
+    args = ["train", "assoc", "--core", core, "--hidden", "4", "--steps", "2", "--train-size", "200",
+            "--val-size", "50", "--test-size", "50", "--out", str(tmp_path / "r"), "--no-progress"]
+    import scipy.linalg.cython_blas  # noqa: F401  (loaded by Numba's first kernel call)
+
+    with threadpool_limits(limits=2, user_api="blas"):  # two threads outside, even on a one-core machine
+        outside = blas_threads()
+        assert main(args) == 0
+        after = blas_threads()
+    assert outside and set(outside.values()) == {2}, "NumPy's BLAS is not visible to threadpoolctl"
+    (during,) = seen
+    assert set(during.values()) == {1} if numba else during == outside
+    assert after == outside  # restored afterwards
+
+
 def test_cli_refuses_to_overwrite_or_resume_nothing(tmp_path, capsys):
     run = tmp_path / "run"
     base = ["train", "assoc", "--out", str(run), "--steps", "2", "--train-size", "200", "--val-size", "50",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -160,6 +161,25 @@ def _rewrite_steps(run_dir: Path, steps: int) -> None:
     atomic_write_json(run_dir / "run.json", info)
 
 
+def blas_threads_beside_numba(backend: str | None) -> contextlib.AbstractContextManager:
+    """One BLAS thread while a run uses the Numba kernels (a no-op otherwise).
+
+    Numba's OpenMP threads spin for a while after each parallel region; a multi-threaded BLAS
+    call right after one (the embedding's and the readout's products in every step) starts
+    threads of its own on the same cores, and the two sets wait for each other. On our 2-core
+    machine that halves the training speed (46 against 100 steps/s at R = 50; docs/performance.md,
+    "Contention"). The BLAS products of this model are small, so one thread loses nothing.
+    """
+    if backend != "numba":
+        return contextlib.nullcontext()
+    # Load every BLAS the run will use before limiting them: NumPy's, and SciPy's, which Numba
+    # loads on a kernel's first call.
+    import scipy.linalg.cython_blas  # noqa: F401
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def run(args: argparse.Namespace) -> int:
     options = resolve_options(args)
     model, data, train_cfg, info = build_run(options)
@@ -169,7 +189,9 @@ def run(args: argparse.Namespace) -> int:
         f"run directory {args.out}",
         file=sys.stderr,
     )
-    result = train(model, data, train_cfg, args.out, run_info=info, resume=args.resume, progress=not args.no_progress)
+    with blas_threads_beside_numba(options["backend"]):
+        result = train(model, data, train_cfg, args.out, run_info=info, resume=args.resume,
+                       progress=not args.no_progress)
     if result.status == "interrupted":
         print(f"interrupted at step {result.step}; checkpoint saved. Continue with:\n"
               f"  fastweights-np train assoc --out {args.out} --resume", file=sys.stderr)
