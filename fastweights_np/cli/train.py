@@ -166,8 +166,8 @@ def blas_threads_beside_numba(backend: str | None) -> contextlib.AbstractContext
 
     Numba's OpenMP threads spin for a while after each parallel region; a multi-threaded BLAS
     call right after one (the embedding's and the readout's products in every step) starts
-    threads of its own on the same cores, and the two sets wait for each other. On our 2-core
-    machine that halves the training speed (46 against 100 steps/s at R = 50; docs/performance.md,
+    threads of its own on the same cores, and the two sets wait for each other: on our 2-core
+    machine a step took 1.4–4× as long (benchmarks/bench_blas_threads.py; docs/performance.md,
     "Contention"). The BLAS products of this model are small, so one thread loses nothing.
     """
     if backend != "numba":
