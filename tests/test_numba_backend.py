@@ -293,6 +293,17 @@ def test_bad_inputs_raise_the_reference_errors(case):
             fw.hidden_states(params, x, numba)
 
 
+def test_unchecked_labels_out_of_range_raise_in_the_readout_kernel():
+    """loss_and_grad_unchecked skips the label checks; the compiled readout still refuses a label
+    outside [0, O) instead of reading past its logits."""
+    cfg, params, x, y = make_case(0, 2, 3, 4, 3, 2, True, backend="numba")
+    from fastweights_np.model import loss_and_grad_unchecked
+
+    for bad in (-1, cfg.output_size):
+        with pytest.raises(ValueError, match=r"a label is outside \[0, O\)"):
+            loss_and_grad_unchecked(params, x, np.full_like(y, bad), cfg)
+
+
 def test_sequence_level_bad_inputs_are_caught_before_the_kernels():
     cfg, params, x, _ = make_case(0, 2, 3, 4, 3, 2, True, backend="numba")
     with pytest.raises(ValueError, match="x must have shape"):
