@@ -18,6 +18,7 @@ def test_reproduce_a_tiny_grid(tmp_path, capsys):
     table = (out / "table1.md").read_text()
     assert "| IRNN |" in table and "| Fast weights |" in table and "R=4 ours" in table
     assert "1,500 Adam updates" in table and "on 100 sequences" in table
+    assert "every run with `--train-size 300 --val-size 100 --test-size 100`" in table
     assert json.loads((out / "fw-R4-s0" / "final.json").read_text())["step"] == 1500
     assert "| fw-R4-s0 |" in table and "| irnn-R4-s0 |" in table and "Wall time of this invocation" in table
     capsys.readouterr()

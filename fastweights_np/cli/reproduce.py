@@ -94,9 +94,11 @@ def collect(out: Path, cores: list[str], sizes: list[int], seeds: list[int]) -> 
 
 
 def table_markdown(
-    results: dict, cores: list[str], sizes: list[int], steps: int, seeds: list[int], test_size: int
+    results: dict, cores: list[str], sizes: list[int], steps: int, seeds: list[int], test_size: int,
+    extra: list[str] | tuple = (),
 ) -> str:
-    """Our test error (mean over seeds, and the range when there are several) beside the paper's."""
+    """Our test error (mean over seeds, and the range when there are several) beside the paper's;
+    ``extra`` are the further ``train`` options every run had (named in the note under the table)."""
     header = "| model | " + " | ".join(f"R={r} ours | R={r} paper" for r in sizes) + " |"
     lines = [header, "|---|" + "---|---|" * len(sizes)]
     for core in ["irnn", "lstm", "alstm", "fw"]:
@@ -115,7 +117,8 @@ def table_markdown(
             cells += [ours, "–" if paper is None else f"{paper:g}"]
         lines.append(f"| {DISPLAY_NAMES[core]} | " + " | ".join(cells) + " |")
     note = (f"\nTest error (%) on {test_size:,} sequences (K = 4); {steps:,} Adam updates of batch 128 per run, "
-            f"the parameters with the best validation error; seeds {', '.join(map(str, seeds))}.\n")
+            f"the parameters with the best validation error; seeds {', '.join(map(str, seeds))}"
+            + (f"; every run with `{' '.join(extra)}`" if extra else "") + ".\n")
     return "\n".join(lines) + "\n" + note
 
 
@@ -193,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
     results = collect(args.out, args.cores, args.sizes, args.seeds)
     first = args.out / run_name(args.cores[0], args.sizes[0], args.seeds[0]) / "run.json"
     test_size = json.loads(first.read_text())["data"]["sizes"]["test"] if first.exists() else 0
-    text = table_markdown(results, args.cores, args.sizes, steps, args.seeds, test_size)
+    text = table_markdown(results, args.cores, args.sizes, steps, args.seeds, test_size, args.extra)
     text += "\nEach run (one thread each" + (f", {args.jobs} at a time" if args.jobs > 1 else "") + "):\n\n"
     text += runs_markdown(args.out, args.cores, args.sizes, args.seeds)
     if todo:
