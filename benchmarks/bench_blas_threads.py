@@ -1,6 +1,6 @@
 """One training step of the associative-retrieval model on the Numba backend, with NumPy's
 BLAS on all its threads and on one thread (what ``fastweights-np train`` does beside Numba:
-``cli/train.blas_threads_beside_numba``), side by side in one process.
+``backends/numba/threads.one_blas_thread``), side by side in one process.
 
     PYTHONPATH=$PWD python benchmarks/bench_blas_threads.py [--hidden 20 50 100] [--cores fw irnn lstm]
 
@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 from common import machine, median_time  # noqa: E402
 from threadpoolctl import threadpool_info  # noqa: E402
 
-from fastweights_np.cli.train import blas_threads_beside_numba  # noqa: E402
+from fastweights_np.backends.numba.threads import one_blas_thread  # noqa: E402
 from fastweights_np.tasks.assoc_data import make_assoc  # noqa: E402
 from fastweights_np.tasks.assoc_model import AssocModel, AssocModelConfig  # noqa: E402
 
@@ -53,7 +53,7 @@ def main() -> None:
             times: dict[str, list[float]] = {"all": [], "one": []}
             for _ in range(args.rounds):
                 times["all"].append(median_time(step, 30, args.budget, warmup=2))
-                with blas_threads_beside_numba("numba"):
+                with one_blas_thread():
                     times["one"].append(median_time(step, 30, args.budget, warmup=2))
             t_all, t_one = (float(np.median(times[k])) for k in ("all", "one"))
             print(f"{core:<6}{H:>5} {t_all * 1e3:>9.2f} {t_one * 1e3:>8.2f} {t_all / t_one:>9.1f}", flush=True)

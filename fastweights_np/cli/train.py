@@ -161,25 +161,6 @@ def _rewrite_steps(run_dir: Path, steps: int) -> None:
     atomic_write_json(run_dir / "run.json", info)
 
 
-def blas_threads_beside_numba(backend: str | None) -> contextlib.AbstractContextManager:
-    """One BLAS thread while a run uses the Numba kernels (a no-op otherwise).
-
-    Numba's OpenMP threads spin for a while after each parallel region; a multi-threaded BLAS
-    call right after one (the embedding's and the readout's products in every step) starts
-    threads of its own on the same cores, and the two sets wait for each other: on our 2-core
-    machine a step took 1.4–4× as long (benchmarks/bench_blas_threads.py; docs/performance.md,
-    "Contention"). The BLAS products of this model are small, so one thread loses nothing.
-    """
-    if backend != "numba":
-        return contextlib.nullcontext()
-    # Load every BLAS the run will use before limiting them: NumPy's, and SciPy's, which Numba
-    # loads on a kernel's first call.
-    import scipy.linalg.cython_blas  # noqa: F401
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 def run(args: argparse.Namespace) -> int:
     options = resolve_options(args)
     model, data, train_cfg, info = build_run(options)
@@ -189,7 +170,12 @@ def run(args: argparse.Namespace) -> int:
         f"run directory {args.out}",
         file=sys.stderr,
     )
-    with blas_threads_beside_numba(options["backend"]):
+    blas = contextlib.nullcontext()
+    if options["backend"] == "numba":  # keep BLAS off the cores Numba's threads spin on
+        from fastweights_np.backends.numba.threads import one_blas_thread
+
+        blas = one_blas_thread()
+    with blas:
         result = train(model, data, train_cfg, args.out, run_info=info, resume=args.resume,
                        progress=not args.no_progress)
     if result.status == "interrupted":

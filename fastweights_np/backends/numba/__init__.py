@@ -9,7 +9,10 @@ the NumPy reference returns (tests/test_numba_backend.py holds them equal). Modu
 - ``matrix`` / ``attention``: one example's forward and BPTT in each form
 - ``kernels``: the batch-parallel forward and backward kernels (prange over the batch)
 - ``inputs``: the drive C x_t + b, with a gather (not a product) for one-hot inputs
+- ``arrays``: arrays as the kernels take them (contiguous, one dtype), placeholders, λ's powers
+- ``readout``: V h_T + c, softmax cross-entropy and their backward in one compiled pass
 - ``sequence``: the entry points with the reference's signatures
+- ``threads``: NumPy's BLAS on one thread beside the kernels (for training loops)
 - ``lstm``: the LSTM's step, forward and BPTT, and its batch kernels
 - ``baselines``: the IRNN's and the LSTM's entry points (``IRNNConfig(..., backend="numba")``,
   ``LSTMConfig(...)``; tests/test_numba_baselines.py); the IRNN runs in the fast-weights kernels
