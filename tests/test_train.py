@@ -105,8 +105,8 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, interrupt_at, lr_schedule)
 
 
 def test_the_cosine_schedule_is_what_the_updates_use(tmp_path):
-    """One update at the schedule's k = 1 uses α; the run's last update uses α (1 + cos(π (K−1)/K)) / 2:
-    checked by replaying the last Adam step from the checkpoint before it with that rate."""
+    """The run's last update (k = K = 4) uses α (1 + cos(π (K−1)/K)) / 2: checked by replaying it
+    from the checkpoint before it with that rate (learning_rate's values: test_learning_rate_schedules)."""
     data = make_assoc_splits(seed=1, sizes=SMALL)
     cfg = TrainConfig(steps=4, eval_every=2, checkpoint_every=3, seed=0, lr=1e-2, lr_schedule="cosine")
     model = _small_model()
