@@ -30,7 +30,8 @@ def _powers(decay: float, steps: int, dtype: np.dtype) -> tuple[np.ndarray, np.n
 
 def powers(decay: float, steps: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
     """(power, dpower), (steps + 1,) each: power[k] = λ^k and dpower[k] = k λ^(k-1) for
-    k = 0..steps, from the reference's ``decay_powers`` (which lists k = steps..0). Remembered
-    for the last few (λ, steps, dtype): a training run asks for the same ones at every step.
-    The kernels only read them."""
-    return _powers(float(decay), int(steps), np.dtype(dtype))
+    k = 0..steps, from the reference's ``decay_powers`` (which lists k = steps..0). Computed once
+    for the last few (λ, steps, dtype), since a training run asks for the same ones at every step;
+    each call gets its own copies, as they end up in forward caches that callers hold."""
+    power, dpower = _powers(float(decay), int(steps), np.dtype(dtype))
+    return power.copy(), dpower.copy()
