@@ -234,6 +234,18 @@ def test_draw_near_overflow_is_compared():
     assert safe_norm(np.array([1e200, 1e200])) == pytest.approx(np.sqrt(2) * 1e200)
 
 
+def test_confident_prediction_with_large_logits_keeps_its_loss_digits():
+    """Pinned hypothesis counterexample (CI, 2026-12-02): without layer norm the logits reach
+    ~1e4 and the loss is 5e-9; the compiled readout took log p = l − (m + log1p(Σ)), which
+    rounded the loss and every gradient to relative 5e-9 of the reference's (l − m) − log1p(Σ)."""
+    opts = {"form": "matrix", "inner_steps": 2, "layer_norm": False, "decay": 0.0, "fast_lr": 0.5}
+    cfg, params, x, y = make_case(1198, 2, 4, 2, 5, 2, False, **opts)
+    loss, _ = fw.loss_and_grad(params, x, y, cfg)
+    assert 1e-9 < loss < 1e-8
+    assert np.max(np.abs(fw.hidden_states(params, x, cfg))) > 1e4
+    assert_backends_agree(loss_results, cfg, params, x, y)
+
+
 @pytest.mark.parametrize("form", ["matrix", "attention"])
 def test_paper_sizes_equal_reference(form):
     """One batch at the associative-retrieval sizes (B = 128, T = 11, I = 37, H = 50, O = 10)."""
