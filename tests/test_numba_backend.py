@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import fastweights_np as fw
 from fastweights_np.backends import BackendCache
 from fastweights_np.backends.numba import kernels
-from fastweights_np.backends.numba.inputs import one_hot_indices
+from fastweights_np.backends.numba.inputs import one_hot_drive
 from fastweights_np.config import BACKENDS
 
 TOL = {"float64": 1e-10, "float32": 1e-4}
@@ -356,12 +356,15 @@ def test_reference_only_records_refuse_numba_caches():
 # ------------------------------------------------------------------ inputs and compilation
 def test_one_hot_detection():
     x = np.eye(4)[np.array([[0, 3], [2, 1]])]
+    table = np.arange(12.0).reshape(4, 3)
     idx = np.empty((2, 2), np.intp)
-    assert one_hot_indices(x, idx) and idx.tolist() == [[0, 3], [2, 1]]
-    for bad in ([1, 1, 0, 0], [0, 0, 0, 0], [0.5, 0, 0, 0], [1, 0, -1e-30, 0]):
+    drive = np.empty((2, 2, 3))
+    assert one_hot_drive(x, table, idx, drive) and idx.tolist() == [[0, 3], [2, 1]]
+    np.testing.assert_array_equal(drive, table[idx])
+    for bad in ([1, 1, 0, 0], [0, 0, 0, 0], [0.5, 0, 0, 0], [1, 0, -1e-30, 0], [1, 0, np.nan, 0], [2, 0, 1, 0]):
         y = x.copy()
         y[1, 0] = bad
-        assert not one_hot_indices(y, idx)
+        assert not one_hot_drive(y, table, idx, drive), bad
 
 
 def test_one_compiled_signature_per_dtype():

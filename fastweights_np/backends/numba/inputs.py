@@ -18,33 +18,50 @@ from fastweights_np.ops import affine_backward, affine_forward
 
 
 @njit(cache=True)
-def one_hot_indices(x, idx):
-    """True, with idx[b, t] = the position of the 1 in x[b, t], if every x[b, t] is one-hot."""
+def one_hot_drive(x, table, idx, drive):
+    """True if every x[b, t] is one-hot; then idx[b, t] is the position of its 1 and
+    drive[b, t] = table[idx[b, t]]. x (B, T, I), table (I, H), idx (B, T), drive (B, T, H).
+
+    Counts per row, without an early exit inside it, so that the loop over I vectorises; a NaN
+    counts as a nonzero entry.
+    """
     B, T, I = x.shape
     for b in range(B):
         for t in range(T):
-            found = -1
+            row = x[b, t]
+            nonzero = 0
+            ones = 0
+            pos = 0
             for i in range(I):
-                v = x[b, t, i]
-                if v == 1:
-                    if found >= 0:
-                        return False
-                    found = i
-                elif v != 0:
-                    return False
-            if found < 0:
+                v = row[i]
+                one = v == 1
+                nonzero += v != 0
+                ones += one
+                pos += i * one
+            if nonzero != 1 or ones != 1:
                 return False
-            idx[b, t] = found
+            idx[b, t] = pos
+            out = drive[b, t]
+            source = table[pos]
+            for j in range(out.shape[0]):  # a loop: Numba's slice assignment costs more here
+                out[j] = source[j]
     return True
 
 
 @njit(cache=True)
-def scatter_rows(rows, idx, out):
-    """out[idx[n]] += rows[n] for every n: (N, H) rows into (I, H) ``out``."""
-    for n in range(rows.shape[0]):
-        r = out[idx[n]]
-        for j in range(rows.shape[1]):
-            r[j] += rows[n, j]
+def one_hot_drive_backward(ddrive, idx, dCT, db):
+    """dCT[idx[b, t]] += dd[b, t] and db = Σ_{b,t} dd[b, t]: ddrive (B, T, H), idx (B, T),
+    dCT (I, H) zeros, db (H,). db is summed in float64 (B·T terms)."""
+    B, T, H = ddrive.shape
+    total = np.zeros(H, np.float64)
+    for b in range(B):
+        for t in range(T):
+            row = ddrive[b, t]
+            out = dCT[idx[b, t]]
+            for j in range(H):
+                out[j] += row[j]
+                total[j] += row[j]
+    db[:] = total
 
 
 class InputCache(NamedTuple):
@@ -58,8 +75,9 @@ class InputCache(NamedTuple):
 def drive_forward(x: np.ndarray, C: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, InputCache]:
     """d = C x_t + b for all (b, t): x (B, T, I), C (H, I), b (H,) → (B, T, H), C-contiguous."""
     idx = np.empty(x.shape[:2], np.intp)
-    if one_hot_indices(x, idx):
-        return (C.T + b)[idx], InputCache(idx, C, None)
+    drive = np.empty((*x.shape[:2], C.shape[0]), C.dtype)
+    if one_hot_drive(x, np.ascontiguousarray(C.T + b), idx, drive):
+        return drive, InputCache(idx, C, None)
     drive, affine_cache = affine_forward(x, C, b)
     return np.ascontiguousarray(drive), InputCache(None, C, affine_cache)
 
@@ -73,8 +91,8 @@ def drive_backward(
     if idx is None:
         return affine_backward(ddrive, affine_cache)
     H = ddrive.shape[-1]
-    rows = ddrive.reshape(-1, H)
     dCT = np.zeros((C.shape[1], H), ddrive.dtype)
-    scatter_rows(rows, idx.reshape(-1), dCT)
+    db = np.empty(H, ddrive.dtype)
+    one_hot_drive_backward(ddrive, idx, dCT, db)
     dx = ddrive @ C if need_dx else None
-    return dx, np.ascontiguousarray(dCT.T), rows.sum(axis=0)
+    return dx, np.ascontiguousarray(dCT.T), db
