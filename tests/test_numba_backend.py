@@ -19,6 +19,7 @@ import fastweights_np as fw
 from fastweights_np.backends import BackendCache
 from fastweights_np.backends.numba import kernels
 from fastweights_np.backends.numba.inputs import one_hot_drive
+from fastweights_np.backends.numba.readout import readout_xent
 from fastweights_np.config import BACKENDS
 
 TOL = {"float64": 1e-10, "float32": 1e-4}
@@ -376,9 +377,12 @@ def test_one_compiled_signature_per_dtype():
             state0 = random_state(np.random.default_rng(0), 2, 4, np.float64) if with_state else None
             (hs, st), cache = fw.sequence_forward(params, x, cfg, state0)
             fw.sequence_backward((hs, st), cache)
-    for kernel in (kernels.forward_kernel, kernels.backward_kernel):
+            fw.loss_and_grad(params, x, np.zeros(2, np.int64), cfg)
+    for kernel in (kernels.forward_kernel, kernels.backward_kernel, readout_xent):
         dtypes = {sig[2].dtype for sig in kernel.signatures}
         assert len(kernel.signatures) == len(dtypes) <= 2, kernel.signatures
+    # the readout gets contiguous arrays only (through a strided dh_T its loops do not vectorise)
+    assert all(arg.layout == "C" for sig in readout_xent.signatures for arg in sig if hasattr(arg, "layout"))
 
 
 @pytest.mark.parametrize("form", ["matrix", "attention"])

@@ -256,9 +256,13 @@ def loss_and_grad(
     past, _, cache = core_forward(params, x, cfg, None, decay, fast_lr, final_A=False)
     dtype = cfg.np_dtype
     V, c = contiguous(params["V"], dtype), contiguous(params["c"], dtype)
+    # dh_T gets a contiguous buffer of its own: written through the strided view dpast[:, -1],
+    # the readout's loops over H do not vectorise (twice the time at H = 100)
+    h_T = np.ascontiguousarray(past[:, -1])
+    dh_T, dV, dc = np.empty_like(h_T), np.empty_like(V), np.empty_like(c)
+    loss = readout_xent(h_T, V, c, np.asarray(y, np.intp), dh_T, dV, dc)
     dpast = np.zeros_like(past)
-    dV, dc = np.empty_like(V), np.empty_like(c)
-    loss = readout_xent(np.ascontiguousarray(past[:, -1]), V, c, np.asarray(y, np.intp), dpast[:, -1], dV, dc)
+    dpast[:, -1] = dh_T
     core_grads, _, _ = core_backward(dpast, None, cache, need_dx=False)
     grads = {name: core_grads[name] for name in CORE_PARAM_NAMES}
     grads.update(V=dV, c=dc, decay=core_grads["decay"], fast_lr=core_grads["fast_lr"])
