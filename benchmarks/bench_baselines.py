@@ -12,7 +12,8 @@ Two models, B = 128, T = 11, float32 by default, H ∈ {20, 50, 100}, with and w
   a 100-d embedding, the core, 100 ReLU units, softmax over 10 digits).
 
 Every reference step is timed before Numba is first called (so that no Numba thread spins
-beside NumPy's BLAS), then every Numba step; each cell is the median of up to ``--repeats``
+beside NumPy's BLAS), then every Numba step, with NumPy's BLAS on one thread (as
+``fastweights-np train`` runs the Numba backend); each cell is the median of up to ``--repeats``
 calls (at least 3, at most ``--budget`` seconds). With ``--cpu-time`` everything runs on one
 thread (NumPy's BLAS and Numba's) and the process's CPU time is measured instead of wall time:
 the work each implementation does, much less disturbed by other jobs on a shared machine.
@@ -22,6 +23,7 @@ Not a test: it asserts nothing except that the two backends' losses agree.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -36,6 +38,7 @@ import numpy as np  # noqa: E402
 from common import machine, median_time  # noqa: E402
 
 from fastweights_np import core_model  # noqa: E402
+from fastweights_np.backends.numba.threads import one_blas_thread  # noqa: E402
 from fastweights_np.cores.registry import get_core  # noqa: E402
 from fastweights_np.tasks.assoc_model import AssocModel, AssocModelConfig  # noqa: E402
 
@@ -82,10 +85,13 @@ def main(argv: list[str] | None = None) -> int:
     times: dict = {}
     losses: dict = {}
     for backend in BACKENDS:  # every reference step first: no Numba thread exists yet
-        for row in rows:
-            step = step_function(*row[:2], backend, args.batch, args.steps, row[3], args.dtype, row[2])
-            losses[backend, row] = step()
-            times[backend, row] = median_time(step, args.repeats, args.budget, clock=clock)
+        # as `fastweights-np train` runs them: the reference with every BLAS thread, the Numba
+        # backend with one (beside Numba's own threads; docs/performance.md, "Contention")
+        with one_blas_thread() if backend == "numba" else contextlib.nullcontext():
+            for row in rows:
+                step = step_function(*row[:2], backend, args.batch, args.steps, row[3], args.dtype, row[2])
+                losses[backend, row] = step()
+                times[backend, row] = median_time(step, args.repeats, args.budget, clock=clock)
     tol = 1e-4 if args.dtype == "float32" else 1e-10
     for row in rows:
         ref, nb = losses["numpy", row], losses["numba", row]
