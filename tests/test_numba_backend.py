@@ -9,6 +9,7 @@ dx, dλ, dη), both forms, float64 to a relative 1e-10 and float32 to 1e-4 (per 
 from __future__ import annotations
 
 import re
+import threading
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from fastweights_np.backends import BackendCache
 from fastweights_np.backends.numba import kernels
 from fastweights_np.backends.numba.inputs import one_hot_drive
 from fastweights_np.backends.numba.readout import readout_xent
+from fastweights_np.backends.numba.workspace import release_workspace, thread_workspace
 from fastweights_np.config import BACKENDS
 
 TOL = {"float64": 1e-10, "float32": 1e-4}
@@ -393,3 +395,32 @@ def test_numba_gradients_match_finite_differences(form):
     cfg, params, x, y = make_case(2, 2, 4, 5, 3, 2, False, form=form, inner_steps=2, backend="numba")
     report = check_model(params, x, y, cfg, mode="direction")
     assert report.passed, report.table()
+
+
+# ------------------------------------------------------------------------------ workspace
+@pytest.mark.parametrize("one_hot", [True, False])
+def test_loss_and_grad_reuses_its_workspace_and_returns_new_arrays(one_hot):
+    """A second call of the same shapes takes its internal arrays from the first call's
+    workspace (nothing new is held) and leaves the first call's results as they were."""
+    cfg, params, x, y = make_case(4, 3, 5, 6, 4, 3, one_hot, backend="numba")
+    _, params2, x2, y2 = make_case(5, 3, 5, 6, 4, 3, one_hot, backend="numba")
+    release_workspace()
+    _, grads = fw.loss_and_grad(params, x, y, cfg)
+    first = {k: np.copy(v) for k, v in grads.items()}
+    held = thread_workspace().nbytes
+    assert held > 0
+    fw.loss_and_grad(params2, x2, y2, cfg)
+    assert thread_workspace().nbytes == held
+    for k, v in first.items():
+        np.testing.assert_array_equal(grads[k], v, err_msg=k)
+    assert_backends_agree(loss_results, cfg.replace(backend="numpy"), params2, x2, y2)  # a third call, reusing
+    release_workspace()
+    assert thread_workspace().nbytes == 0
+
+
+def test_each_thread_has_its_own_workspace():
+    seen = []
+    worker = threading.Thread(target=lambda: seen.append(thread_workspace()))
+    worker.start()
+    worker.join()
+    assert seen[0] is not thread_workspace()

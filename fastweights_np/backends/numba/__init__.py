@@ -13,6 +13,7 @@ the NumPy reference returns (tests/test_numba_backend.py holds them equal). Modu
 - ``readout``: V h_T + c, softmax cross-entropy and their backward in one compiled pass
 - ``sequence``: the entry points with the reference's signatures
 - ``threads``: NumPy's BLAS on one thread beside the kernels (for training loops)
+- ``workspace``: the arrays ``loss_and_grad`` allocates, kept between calls of the same shapes
 - ``lstm``: the LSTM's step, forward and BPTT, and its batch kernels
 - ``baselines``: the IRNN's and the LSTM's entry points (``IRNNConfig(..., backend="numba")``,
   ``LSTMConfig(...)``; tests/test_numba_baselines.py); the IRNN runs in the fast-weights kernels

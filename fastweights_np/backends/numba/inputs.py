@@ -14,6 +14,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from fastweights_np.backends.numba.workspace import FRESH, Fresh, Workspace
 from fastweights_np.ops import affine_backward, affine_forward
 
 
@@ -72,10 +73,13 @@ class InputCache(NamedTuple):
     affine_cache: tuple | None
 
 
-def drive_forward(x: np.ndarray, C: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, InputCache]:
-    """d = C x_t + b for all (b, t): x (B, T, I), C (H, I), b (H,) → (B, T, H), C-contiguous."""
-    idx = np.empty(x.shape[:2], np.intp)
-    drive = np.empty((*x.shape[:2], C.shape[0]), C.dtype)
+def drive_forward(
+    x: np.ndarray, C: np.ndarray, b: np.ndarray, memory: Workspace | Fresh = FRESH
+) -> tuple[np.ndarray, InputCache]:
+    """d = C x_t + b for all (b, t): x (B, T, I), C (H, I), b (H,) → (B, T, H), C-contiguous.
+    For one-hot x the drive and the positions come from ``memory`` (``workspace.py``)."""
+    idx = memory.empty("one_hot_idx", x.shape[:2], np.dtype(np.intp))
+    drive = memory.empty("drive", (*x.shape[:2], C.shape[0]), C.dtype)
     if one_hot_drive(x, np.ascontiguousarray(C.T + b), idx, drive):
         return drive, InputCache(idx, C, None)
     drive, affine_cache = affine_forward(x, C, b)

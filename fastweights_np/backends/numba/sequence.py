@@ -23,6 +23,7 @@ from fastweights_np.backends.numba.arrays import contiguous, placeholder, powers
 from fastweights_np.backends.numba.inputs import InputCache, drive_backward, drive_forward
 from fastweights_np.backends.numba.kernels import backward_kernel, forward_kernel, n_chunks
 from fastweights_np.backends.numba.readout import readout_xent
+from fastweights_np.backends.numba.workspace import FRESH, Fresh, Workspace, thread_workspace
 from fastweights_np.config import FastWeightsConfig
 from fastweights_np.cores.fast_weights.memory import attention_memory_backward, attention_memory_forward
 from fastweights_np.cores.fast_weights.sequence import CORE_PARAM_NAMES, FastWeightsState, check_state
@@ -83,8 +84,10 @@ def core_forward(
     decay: float | None,
     fast_lr: float | None,
     final_A: bool,
+    memory: Workspace | Fresh = FRESH,
 ) -> tuple[np.ndarray, np.ndarray | None, ForwardCache]:
-    """Run the forward kernel on checked inputs. Returns (past (B, T+1, H), A_T or None, cache)."""
+    """Run the forward kernel on checked inputs. Returns (past (B, T+1, H), A_T or None, cache);
+    past and the cache's arrays come from ``memory`` (``workspace.py``), A_T is always new."""
     dtype = cfg.np_dtype
     lam = cfg.decay if decay is None else decay
     eta = cfg.fast_lr if fast_lr is None else fast_lr
@@ -92,15 +95,15 @@ def core_forward(
     H, S = cfg.hidden_size, cfg.inner_steps
     matrix = cfg.form == "matrix"
     W, C, b, g, beta = (contiguous(params[name], dtype) for name in CORE_PARAM_NAMES)
-    drive, inputs = drive_forward(contiguous(x, dtype), C, b)
+    drive, inputs = drive_forward(contiguous(x, dtype), C, b, memory)
     k = scalars(lam, eta, cfg.ln_eps, H, dtype)
     power, dpower = powers(lam, T, dtype)
     A0 = None if state0 is None else contiguous(state0.A, dtype)
-    past = np.empty((B, T + 1, H), dtype)
+    past = memory.empty("past", (B, T + 1, H), dtype)
     past[:, 0] = 0 if state0 is None else state0.h
-    vhat = np.empty((B, T, S + 1, H), dtype)
-    inner = np.empty((B, T, S + 1, H), dtype)
-    inv_sigma = np.empty((B, T, S + 1), dtype)
+    vhat = memory.empty("vhat", (B, T, S + 1, H), dtype)
+    inner = memory.empty("inner", (B, T, S + 1, H), dtype)
+    inv_sigma = memory.empty("inv_sigma", (B, T, S + 1), dtype)
     keep_A_T = matrix and final_A
     A_T = np.empty((B, H, H), dtype) if keep_A_T else placeholder(3, dtype)
     with parallel_chunksize(1):
@@ -135,10 +138,15 @@ def core_forward(
 
 
 def core_backward(
-    dpast: np.ndarray, dA_T: np.ndarray | None, cache: ForwardCache, need_dx: bool
+    dpast: np.ndarray,
+    dA_T: np.ndarray | None,
+    cache: ForwardCache,
+    need_dx: bool,
+    memory: Workspace | Fresh = FRESH,
 ) -> tuple[dict, np.ndarray | None, FastWeightsState | None]:
     """Run the backward kernel. ``dpast`` (B, T+1, H) holds the gradient on h_1..h_T in
-    dpast[:, 1:] (it is overwritten); ``dA_T`` the gradient on the final A or None."""
+    dpast[:, 1:] (it is overwritten); ``dA_T`` the gradient on the final A or None. The
+    kernel's buffers come from ``memory``; what is returned is new (or dpast[:, 0])."""
     cfg, W, g, k, power, dpower, A0, past, vhat, inv_sigma, inner, inputs, memory_cache = cache
     dtype = cfg.np_dtype
     B, T1, H = past.shape
@@ -159,11 +167,11 @@ def core_backward(
             if dA0_memory is not None:
                 dA += dA0_memory
     n = n_chunks(B)
-    ddrive = np.empty((B, T, H), dtype)
-    dW = np.zeros((n, H, H), dtype)
-    dg = np.zeros((n, H), dtype)
-    dbeta = np.zeros((n, H), dtype)
-    dscalars = np.zeros((n, 2))
+    ddrive = memory.empty("ddrive", (B, T, H), dtype)
+    dW = memory.zeros("dW", (n, H, H), dtype)
+    dg = memory.zeros("dg", (n, H), dtype)
+    dbeta = memory.zeros("dbeta", (n, H), dtype)
+    dscalars = memory.zeros("dscalars", (n, 2), np.dtype(np.float64))
     with parallel_chunksize(1):
         backward_kernel(
             n,
@@ -253,7 +261,8 @@ def loss_and_grad(
     the readout V h_T + c and softmax cross-entropy with their backward (``readout.py``), then
     the core's backward, skipping what the loss does not need (the final A, dx)."""
     require_shapes(params, x, cfg)
-    past, _, cache = core_forward(params, x, cfg, None, decay, fast_lr, final_A=False)
+    memory = thread_workspace()
+    past, _, cache = core_forward(params, x, cfg, None, decay, fast_lr, final_A=False, memory=memory)
     dtype = cfg.np_dtype
     V, c = contiguous(params["V"], dtype), contiguous(params["c"], dtype)
     # dh_T gets a contiguous buffer of its own: written through the strided view dpast[:, -1],
@@ -261,9 +270,9 @@ def loss_and_grad(
     h_T = np.ascontiguousarray(past[:, -1])
     dh_T, dV, dc = np.empty_like(h_T), np.empty_like(V), np.empty_like(c)
     loss = readout_xent(h_T, V, c, np.asarray(y, np.intp), dh_T, dV, dc)
-    dpast = np.zeros_like(past)
+    dpast = memory.zeros("dpast", past.shape, dtype)
     dpast[:, -1] = dh_T
-    core_grads, _, _ = core_backward(dpast, None, cache, need_dx=False)
+    core_grads, _, _ = core_backward(dpast, None, cache, need_dx=False, memory=memory)
     grads = {name: core_grads[name] for name in CORE_PARAM_NAMES}
     grads.update(V=dV, c=dc, decay=core_grads["decay"], fast_lr=core_grads["fast_lr"])
     return loss, grads
