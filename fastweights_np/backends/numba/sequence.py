@@ -167,7 +167,7 @@ def core_backward(
             if dA0_memory is not None:
                 dA += dA0_memory
     n = n_chunks(B)
-    ddrive = memory.empty("ddrive", (B, T, H), dtype)
+    ddrive = memory.empty("drive", (B, T, H), dtype)  # the forward's drive is dead: its buffer takes dd
     dW = memory.zeros("dW", (n, H, H), dtype)
     dg = memory.zeros("dg", (n, H), dtype)
     dbeta = memory.zeros("dbeta", (n, H), dtype)
