@@ -1,7 +1,7 @@
 """Arrays a training step allocates and drops, kept for the next step of the same shapes.
 
 At the paper's sizes one ``loss_and_grad`` call on this backend needs several MB of arrays
-(the forward's cache, the gradient buffers: about 5 MB at B = 128, T = 11, H = 100, float32).
+(the forward's cache, the gradient buffers: 4.4 MB at B = 128, T = 11, H = 100, float32).
 Freed at the end of the call, glibc's allocator hands most of that memory back to the
 operating system, and the next call's first write to each of its 4 KB pages is a page fault:
 at that size the faults cost about as long as the kernels' arithmetic
