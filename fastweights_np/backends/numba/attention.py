@@ -28,19 +28,28 @@ from fastweights_np.backends.numba.activation import (
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def attention_read(past, t, power, A0, with_A0, k, z, u, a):
-    """a = z + A_t u from past[0..t-1] (Eq. 4), plus λ^t A_0 u when ``with_A0``."""
+def attention_read(past, t, power, A0, with_A0, k, z, u, a, w):
+    """a = z + A_t u from past[0..t-1] (Eq. 4), plus λ^t A_0 u when ``with_A0``.
+
+    Two passes: every weight w_τ (h_τ · u) first, into ``w`` (at least t long), then the sum of
+    the w_τ (h_τ · u) h_τ. The same operations in the same order as one pass that takes each
+    dot product just before its term; but the t dot products no longer wait for each other's
+    terms (at H = 20–100 the read took 1.7–2.8× as long that way).
+    """
     H = u.shape[0]
     zero = k[ZERO]
-    a[:] = z
     for tau in range(t):
         h = past[tau]
         score = zero
         for j in range(H):
             score += h[j] * u[j]
-        w = k[ETA] * power[t - 1 - tau] * score
+        w[tau] = k[ETA] * power[t - 1 - tau] * score
+    a[:] = z
+    for tau in range(t):
+        h = past[tau]
+        c = w[tau]
         for j in range(H):
-            a[j] += w * h[j]
+            a[j] += c * h[j]
     if with_A0:
         c = power[t]
         for i in range(H):
@@ -51,20 +60,18 @@ def attention_read(past, t, power, A0, with_A0, k, z, u, a):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def attention_read_backward(past, t, power, dpower, A0, with_A0, k, da, u, dpast, du, dA0):
+def attention_read_backward(past, t, power, dpower, A0, with_A0, k, da, u, dpast, du, dA0, rs):
     """Backward of :func:`attention_read` for the upstream gradient ``da``.
 
     With r_τ = h_τ · da and s_τ = h_τ · u:  du = Σ_τ w_τ r_τ h_τ + λ^t A_0ᵀ da,
     dpast[τ] += w_τ (s_τ da + r_τ u),  dA_0 += λ^t da uᵀ.
     Returns (dλ, dη) of this read: (η Σ_τ (t-1-τ) λ^(t-2-τ) r_τ s_τ + t λ^(t-1) da·A_0 u,
-    Σ_τ λ^(t-1-τ) r_τ s_τ).
+    Σ_τ λ^(t-1-τ) r_τ s_τ). Two passes as in the forward: every r_τ, s_τ first (into ``rs``,
+    (2, at least t)), then the terms.
     """
     H = u.shape[0]
     zero = k[ZERO]
     eta = k[ETA]
-    du[:] = 0
-    rs_power = zero
-    rs_dpower = zero
     for tau in range(t):
         h = past[tau]
         r = zero
@@ -72,6 +79,15 @@ def attention_read_backward(past, t, power, dpower, A0, with_A0, k, da, u, dpast
         for j in range(H):
             r += h[j] * da[j]
             s += h[j] * u[j]
+        rs[0, tau] = r
+        rs[1, tau] = s
+    du[:] = 0
+    rs_power = zero
+    rs_dpower = zero
+    for tau in range(t):
+        h = past[tau]
+        r = rs[0, tau]
+        s = rs[1, tau]
         w = eta * power[t - 1 - tau]
         wr = w * r
         ws = w * s
@@ -101,15 +117,16 @@ def attention_read_backward(past, t, power, dpower, A0, with_A0, k, da, u, dpast
 @njit(cache=True, fastmath=FASTMATH)
 def attention_forward_example(
     drive, W, g, beta, k, power, A0, with_A0, inner_steps, layer_norm, ln_preliminary, past, vhat, inv_sigma, inner,
-    z, a
+    z, a, w
 ):
-    """Run one sequence from past[0] = h_0 (and A_0 when ``with_A0``); fills past[1:], inner, ..."""
+    """Run one sequence from past[0] = h_0 (and A_0 when ``with_A0``); fills past[1:], inner, ...
+    z, a (H,) and w (T,) are scratch."""
     T = drive.shape[0]
     for t in range(1, T + 1):
         recurrent_drive(W, past[t - 1], drive[t - 1], z)
         inv_sigma[t - 1, 0] = act_forward(z, g, beta, ln_preliminary, k, vhat[t - 1, 0], inner[t - 1, 0])
         for s in range(1, inner_steps + 1):
-            attention_read(past, t, power, A0, with_A0, k, z, inner[t - 1, s - 1], a)
+            attention_read(past, t, power, A0, with_A0, k, z, inner[t - 1, s - 1], a, w)
             inv_sigma[t - 1, s] = act_forward(a, g, beta, layer_norm, k, vhat[t - 1, s], inner[t - 1, s])
         past[t, :] = inner[t - 1, inner_steps]
 
@@ -137,13 +154,14 @@ def attention_backward_example(
     dg,
     dbeta,
     scratch,
+    rs,
 ):
     """BPTT for one sequence of :func:`attention_forward_example`.
 
     On entry dpast[t] holds the gradient arriving on h_t from outside (t = 0..T); every read
     at step t adds to dpast[0..t-1], so dpast[t] is complete when step t is reached. On exit
     dpast[0] = dh_0, ddrive[t-1] = dz_t; dW, dg, dbeta and (with A_0) dA0 are added to.
-    ``scratch`` is (3, H). Returns this sequence's (dλ, dη).
+    ``scratch`` is (3, H) and ``rs`` (2, T). Returns this sequence's (dλ, dη).
     """
     T = ddrive.shape[0]
     dcur, da, du = scratch[0], scratch[1], scratch[2]
@@ -157,7 +175,7 @@ def attention_backward_example(
             act_backward(dcur, inner[t - 1, s], vhat[t - 1, s], inv_sigma[t - 1, s], g, layer_norm, k, da, dg, dbeta)
             dz += da
             dd, df = attention_read_backward(
-                past, t, power, dpower, A0, with_A0, k, da, inner[t - 1, s - 1], dpast, du, dA0
+                past, t, power, dpower, A0, with_A0, k, da, inner[t - 1, s - 1], dpast, du, dA0, rs
             )
             ddecay += dd
             dfast_lr += df

@@ -64,6 +64,7 @@ def forward_kernel(
     for c in prange(n):
         z = np.empty(H, drive.dtype)
         a = np.empty(H, drive.dtype)
+        w = np.empty(T, drive.dtype)
         A_chunk = np.empty((H, H), drive.dtype)
         for b in range(c * B // n, (c + 1) * B // n):
             A0_b = A0[b] if with_A0 else A0[0]
@@ -80,7 +81,7 @@ def forward_kernel(
             else:
                 attention_forward_example(
                     drive[b], W, g, beta, k, power, A0_b, with_A0, inner_steps, layer_norm, ln_preliminary, past[b],
-                    vhat[b], inv_sigma[b], inner[b], z, a,
+                    vhat[b], inv_sigma[b], inner[b], z, a, w,
                 )
 
 
@@ -130,6 +131,7 @@ def backward_kernel(
     B, T, H = ddrive.shape
     for c in prange(n):
         scratch = np.empty((5, H), ddrive.dtype)
+        rs = np.empty((2, T), ddrive.dtype)
         dA_chunk = np.empty((H, H), ddrive.dtype)
         A_hist = np.empty((T + 1 if matrix else 1, H, H), ddrive.dtype)
         ddecay = 0.0
@@ -152,7 +154,7 @@ def backward_kernel(
                 dA0_b = dA[b] if use_dA else dA[0]
                 dd, df = attention_backward_example(
                     dpast[b], past[b], vhat[b], inv_sigma[b], inner[b], W, g, k, power, dpower, A0_b, with_A0, dA0_b,
-                    inner_steps, layer_norm, ln_preliminary, ddrive[b], dW[c], dg[c], dbeta[c], scratch,
+                    inner_steps, layer_norm, ln_preliminary, ddrive[b], dW[c], dg[c], dbeta[c], scratch, rs,
                 )
             ddecay += dd
             dfast_lr += df
