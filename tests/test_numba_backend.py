@@ -387,12 +387,14 @@ def test_one_compiled_signature_per_dtype():
     assert all(arg.layout == "C" for sig in readout_xent.signatures for arg in sig if hasattr(arg, "layout"))
 
 
+@pytest.mark.parametrize("one_hot", [False, True])
 @pytest.mark.parametrize("form", ["matrix", "attention"])
-def test_numba_gradients_match_finite_differences(form):
-    """The gradient check of the reference, run through the Numba backend end to end."""
+def test_numba_gradients_match_finite_differences(form, one_hot):
+    """The gradient check of the reference, run through the Numba backend end to end (one-hot
+    inputs take the compiled gather and its scatter-add backward for dC, db)."""
     from fastweights_np.gradcheck import check_model
 
-    cfg, params, x, y = make_case(2, 2, 4, 5, 3, 2, False, form=form, inner_steps=2, backend="numba")
+    cfg, params, x, y = make_case(2, 2, 4, 5, 3, 2, one_hot, form=form, inner_steps=2, backend="numba")
     report = check_model(params, x, y, cfg, mode="direction")
     assert report.passed, report.table()
 

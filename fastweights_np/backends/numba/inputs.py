@@ -44,7 +44,7 @@ def one_hot_drive(x, table, idx, drive):
             idx[b, t] = pos
             out = drive[b, t]
             source = table[pos]
-            for j in range(out.shape[0]):  # a loop: Numba's slice assignment costs more here
+            for j in range(out.shape[0]):
                 out[j] = source[j]
     return True
 
