@@ -6,7 +6,8 @@ One call of ``fastweights_np.loss_and_grad`` on ``backend="numba"`` at the paper
 (B = 128, T = 11, I = 37 one-hot, O = 10, S = 1, float32, both forms), with each compiled part
 timed from Python: the input drive (one-hot detection and gather), the forward kernel, the
 readout and its loss, the backward kernel, and the drive's backward (dC, db). "rest" is the
-call minus those parts: the input checks, allocations and the Python glue between them. Every
+call minus those parts: the input checks, allocations and the Python glue between them;
+"kept MB" what the call's workspace holds afterwards (``backends/numba/workspace.py``). Every
 part is a median over ``--calls`` calls, in µs; with ``--threads 2 1`` the same in a run with
 Numba on 2 threads and one on 1 thread (NumPy's BLAS on one thread throughout, as
 ``fastweights-np train`` runs the backend). Not a test: it asserts nothing.
@@ -28,6 +29,11 @@ from common import machine, problem  # noqa: E402
 import fastweights_np as fw  # noqa: E402
 from fastweights_np.backends.numba import sequence  # noqa: E402
 from fastweights_np.backends.numba.threads import one_blas_thread  # noqa: E402
+
+try:  # an older checkout (PYTHONPATH=/tmp/old) may have no workspace yet
+    from fastweights_np.backends.numba.workspace import thread_workspace
+except ImportError:
+    thread_workspace = None
 
 PARTS = ("drive_forward", "forward_kernel", "readout_xent", "backward_kernel", "drive_backward")
 
@@ -67,6 +73,7 @@ def measure(form: str, hidden: int, calls: int) -> dict[str, float]:
     result = {name: 1e6 * float(np.median(log)) for name, log in logs.items()}
     result["call"] = 1e6 * float(np.median(total))
     result["rest"] = result["call"] - sum(result[name] for name in PARTS)
+    result["kept MB"] = thread_workspace().nbytes / 1e6 if thread_workspace is not None else float("nan")
     return result
 
 
@@ -80,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"machine: {machine()}")
     print(f"one numba loss_and_grad, B=128 T=11 S=1 float32; µs, medians of {args.calls} calls")
-    columns = ("call", *PARTS, "rest")
+    columns = ("call", *PARTS, "rest", "kept MB")
     short = {"drive_forward": "drive", "forward_kernel": "forward", "readout_xent": "readout",
              "backward_kernel": "backward", "drive_backward": "dC,db"}
     print(f"{'form':<10}{'H':>4}{'threads':>8} " + " ".join(f"{short.get(c, c):>9}" for c in columns))
