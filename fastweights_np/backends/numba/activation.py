@@ -21,13 +21,35 @@ N_SCALARS = 6
 # NaN or infinity and none that approximates division or square roots.
 FASTMATH = {"reassoc", "contract", "nsz"}
 
+# The per-example functions (here, in ``attention.py`` and ``matrix.py``) allocate nothing and
+# are compiled without Numba's runtime (the private flag ``_nrt=False``, Numba 0.68): with it,
+# every view they take (past[t], inner[t-1, s], ...) atomically increments and decrements its
+# array's reference count, which took 15 % of a training step at H = 20 (perf, one thread) and
+# made two threads wait on each other's counts. Numba refuses to compile an allocation in them.
+nrt_free = njit(cache=True, fastmath=FASTMATH, _nrt=False)
+
 
 def scalars(decay: float, fast_lr: float, eps: float, hidden: int, dtype: np.dtype) -> np.ndarray:
     """The array ``k`` every kernel takes: λ, η, ε, 0, 1 and 1/H in ``dtype``."""
     return np.array([decay, fast_lr, eps, 0.0, 1.0, 1.0 / hidden], dtype=dtype)
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@nrt_free
+def copy_into(dst, src):
+    """dst[:] = src for vectors of one length, as a loop (a slice assignment may copy through
+    a new array, which functions compiled without Numba's runtime cannot allocate)."""
+    for i in range(dst.shape[0]):
+        dst[i] = src[i]
+
+
+@nrt_free
+def add_into(dst, src):
+    """dst += src for vectors of one length, as a loop."""
+    for i in range(dst.shape[0]):
+        dst[i] += src[i]
+
+
+@nrt_free
 def ln_forward(v, g, beta, k, vhat, out):
     """out = LN(v) = g ⊙ v̂ + β with v̂ = (v − μ)/σ, σ = sqrt(var(v) + ε), over the n entries
     of v (k[INV_H] must be 1/n); v, g, beta, vhat, out are (n,). Writes v̂ into ``vhat`` and
@@ -50,7 +72,7 @@ def ln_forward(v, g, beta, k, vhat, out):
     return inv_sigma
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@nrt_free
 def ln_backward(dout, vhat, inv_sigma, g, k, dv, dg, dbeta):
     """Backward of :func:`ln_forward`: writes dv (may be ``dout`` itself), adds to dg, dbeta.
 
@@ -73,7 +95,7 @@ def ln_backward(dout, vhat, inv_sigma, g, k, dv, dg, dbeta):
         dv[i] = inv_sigma * (dv[i] - m1 - vhat[i] * m2)
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@nrt_free
 def act_forward(v, g, beta, use_ln, k, vhat, out):
     """out = f(LN(v)) if use_ln else f(v), with f = ReLU; v, g, beta, vhat, out are (H,).
 
@@ -91,7 +113,7 @@ def act_forward(v, g, beta, use_ln, k, vhat, out):
     return inv_sigma
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@nrt_free
 def act_backward(dout, out, vhat, inv_sigma, g, use_ln, k, dv, dg, dbeta):
     """Backward of :func:`act_forward`: writes dv (may be ``dout`` itself), adds to dg, dbeta.
 
@@ -105,7 +127,7 @@ def act_backward(dout, out, vhat, inv_sigma, g, use_ln, k, dv, dg, dbeta):
         ln_backward(dv, vhat, inv_sigma, g, k, dv, dg, dbeta)
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@nrt_free
 def recurrent_drive(W, h_prev, drive, z):
     """z = W h_{t-1} + d_t for one example; W (R, H), h_prev (H,), drive, z (R,).
 
@@ -131,20 +153,20 @@ def recurrent_drive(W, h_prev, drive, z):
         z[r] = acc
 
 
-@njit(cache=True, fastmath=FASTMATH)
-def recurrent_drive_backward(W, dz, h_prev, dh_prev, dW):
-    """Backward of z = W h_{t-1} + d for one example: dh_{t-1} += Wᵀ dz, dW += dz h_{t-1}ᵀ."""
-    for i in range(dz.shape[0]):
-        dzi = dz[i]
-        for j in range(h_prev.shape[0]):
-            dh_prev[j] += W[i, j] * dzi
-            dW[i, j] += dzi * h_prev[j]
-
-
-@njit(cache=True, fastmath=FASTMATH)
+@nrt_free
 def transposed_product_add(W, dz, dh_prev):
-    """dh_{t-1} += Wᵀ dz for one example; W (R, H), dz (R,), dh_prev (H,)."""
-    for i in range(dz.shape[0]):
-        dzi = dz[i]
-        for j in range(dh_prev.shape[0]):
-            dh_prev[j] += W[i, j] * dzi
+    """dh_{t-1} += Wᵀ dz for one example (the backward of :func:`recurrent_drive` to h_{t-1});
+    W (R, H), dz (R,), dh_prev (H,). Four rows at a time, so that each dh_prev[j] is loaded and
+    stored once per four rows."""
+    R = dz.shape[0]
+    H = dh_prev.shape[0]
+    i = 0
+    while i + 4 <= R:
+        d0, d1, d2, d3 = dz[i], dz[i + 1], dz[i + 2], dz[i + 3]
+        for j in range(H):
+            dh_prev[j] += W[i, j] * d0 + W[i + 1, j] * d1 + W[i + 2, j] * d2 + W[i + 3, j] * d3
+        i += 4
+    for r in range(i, R):
+        dr = dz[r]
+        for j in range(H):
+            dh_prev[j] += W[r, j] * dr

@@ -14,20 +14,18 @@ Per example arrays as in ``matrix.py``: ``past`` (T+1, H), ``inner``/``vhat`` (T
 
 from __future__ import annotations
 
-from numba import njit
-
 from fastweights_np.backends.numba.activation import (
     ETA,
-    FASTMATH,
     ZERO,
     act_backward,
     act_forward,
-    recurrent_drive,
-    recurrent_drive_backward,
+    add_into,
+    copy_into,
+    nrt_free,
 )
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@nrt_free
 def attention_read(past, t, power, A0, with_A0, k, z, u, a, w):
     """a = z + A_t u from past[0..t-1] (Eq. 4), plus λ^t A_0 u when ``with_A0``.
 
@@ -44,7 +42,7 @@ def attention_read(past, t, power, A0, with_A0, k, z, u, a, w):
         for j in range(H):
             score += h[j] * u[j]
         w[tau] = k[ETA] * power[t - 1 - tau] * score
-    a[:] = z
+    copy_into(a, z)
     for tau in range(t):
         h = past[tau]
         c = w[tau]
@@ -59,7 +57,7 @@ def attention_read(past, t, power, A0, with_A0, k, z, u, a, w):
             a[i] += c * acc
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@nrt_free
 def attention_read_backward(past, t, power, dpower, A0, with_A0, k, da, u, dpast, du, dA0, rs):
     """Backward of :func:`attention_read` for the upstream gradient ``da``.
 
@@ -114,31 +112,37 @@ def attention_read_backward(past, t, power, dpower, A0, with_A0, k, da, u, dpast
     return ddecay, rs_power
 
 
-@njit(cache=True, fastmath=FASTMATH)
-def attention_forward_example(
-    drive, W, g, beta, k, power, A0, with_A0, inner_steps, layer_norm, ln_preliminary, past, vhat, inv_sigma, inner,
-    z, a, w
+@nrt_free
+def attention_forward_step(
+    t, b0, b1, z, drive, g, beta, k, power, A0, with_A0, inner_steps, layer_norm, ln_preliminary, past, vhat,
+    inv_sigma, inner, a, w
 ):
-    """Run one sequence from past[0] = h_0 (and A_0 when ``with_A0``); fills past[1:], inner, ...
-    z, a (H,) and w (T,) are scratch."""
-    T = drive.shape[0]
-    for t in range(1, T + 1):
-        recurrent_drive(W, past[t - 1], drive[t - 1], z)
-        inv_sigma[t - 1, 0] = act_forward(z, g, beta, ln_preliminary, k, vhat[t - 1, 0], inner[t - 1, 0])
+    """Step t of sequences b0..b1-1, given W h_{t-1} in z[b - b0] (overwritten):
+    z_t = W h_{t-1} + d_t, h^(0) = f(LN(z_t)), h^(s) = f(LN(z_t + A_t h^(s-1))) with the read
+    of :func:`attention_read`; fills inner[b, t-1], vhat[b, t-1], inv_sigma[b, t-1] and
+    past[b, t] = h^(S). a (H,) and w (at least t long) are scratch."""
+    for b in range(b0, b1):
+        z_b = z[b - b0]
+        z_b += drive[b, t - 1]
+        A0_b = A0[b] if with_A0 else A0[0]
+        past_b, vhat_b, inv_sigma_b, inner_b = past[b], vhat[b], inv_sigma[b], inner[b]
+        inv_sigma_b[t - 1, 0] = act_forward(z_b, g, beta, ln_preliminary, k, vhat_b[t - 1, 0], inner_b[t - 1, 0])
         for s in range(1, inner_steps + 1):
-            attention_read(past, t, power, A0, with_A0, k, z, inner[t - 1, s - 1], a, w)
-            inv_sigma[t - 1, s] = act_forward(a, g, beta, layer_norm, k, vhat[t - 1, s], inner[t - 1, s])
-        past[t, :] = inner[t - 1, inner_steps]
+            attention_read(past_b, t, power, A0_b, with_A0, k, z_b, inner_b[t - 1, s - 1], a, w)
+            inv_sigma_b[t - 1, s] = act_forward(a, g, beta, layer_norm, k, vhat_b[t - 1, s], inner_b[t - 1, s])
+        copy_into(past_b[t], inner_b[t - 1, inner_steps])
 
 
-@njit(cache=True, fastmath=FASTMATH)
-def attention_backward_example(
+@nrt_free
+def attention_backward_step(
+    t,
+    b0,
+    b1,
     dpast,
     past,
     vhat,
     inv_sigma,
     inner,
-    W,
     g,
     k,
     power,
@@ -150,37 +154,45 @@ def attention_backward_example(
     layer_norm,
     ln_preliminary,
     ddrive,
-    dW,
+    dz,
     dg,
     dbeta,
     scratch,
     rs,
 ):
-    """BPTT for one sequence of :func:`attention_forward_example`.
+    """Backward of :func:`attention_forward_step` at step t for sequences b0..b1-1, down to
+    dz_t (the gradient on z_t = W h_{t-1} + d_t), written into ddrive[b, t-1] and dz[b - b0];
+    the product's own backward (dh_{t-1} += Wᵀ dz_t, dW += dz_t h_{t-1}ᵀ) is left to the caller.
 
-    On entry dpast[t] holds the gradient arriving on h_t from outside (t = 0..T); every read
-    at step t adds to dpast[0..t-1], so dpast[t] is complete when step t is reached. On exit
-    dpast[0] = dh_0, ddrive[t-1] = dz_t; dW, dg, dbeta and (with A_0) dA0 are added to.
-    ``scratch`` is (3, H) and ``rs`` (2, T). Returns this sequence's (dλ, dη).
+    dpast[b, t] must hold the whole gradient on h_t: from outside, from the reads of later
+    steps (each read at step t adds to dpast[b, 0..t-1]) and from z_{t+1}. Adds to
+    dpast[b, 0..t-1], dg, dbeta and (with A_0) dA0[b]. ``scratch`` is (3, H) and ``rs``
+    (2, at least t). Returns the steps' (dλ, dη).
     """
-    T = ddrive.shape[0]
     dcur, da, du = scratch[0], scratch[1], scratch[2]
     ddecay = 0.0
     dfast_lr = 0.0
-    for t in range(T, 0, -1):
-        dz = ddrive[t - 1]
-        dz[:] = 0
-        dcur[:] = dpast[t]
+    for b in range(b0, b1):
+        dz_b = ddrive[b, t - 1]
+        dpast_b, past_b, vhat_b, inv_sigma_b, inner_b = dpast[b], past[b], vhat[b], inv_sigma[b], inner[b]
+        A0_b = A0[b] if with_A0 else A0[0]
+        dA0_b = dA0[b] if with_A0 else dA0[0]
+        dz_b[:] = 0
+        copy_into(dcur, dpast_b[t])
         for s in range(inner_steps, 0, -1):
-            act_backward(dcur, inner[t - 1, s], vhat[t - 1, s], inv_sigma[t - 1, s], g, layer_norm, k, da, dg, dbeta)
-            dz += da
+            act_backward(
+                dcur, inner_b[t - 1, s], vhat_b[t - 1, s], inv_sigma_b[t - 1, s], g, layer_norm, k, da, dg, dbeta
+            )
+            add_into(dz_b, da)
             dd, df = attention_read_backward(
-                past, t, power, dpower, A0, with_A0, k, da, inner[t - 1, s - 1], dpast, du, dA0, rs
+                past_b, t, power, dpower, A0_b, with_A0, k, da, inner_b[t - 1, s - 1], dpast_b, du, dA0_b, rs
             )
             ddecay += dd
             dfast_lr += df
-            dcur[:] = du
-        act_backward(dcur, inner[t - 1, 0], vhat[t - 1, 0], inv_sigma[t - 1, 0], g, ln_preliminary, k, da, dg, dbeta)
-        dz += da
-        recurrent_drive_backward(W, dz, past[t - 1], dpast[t - 1], dW)
+            copy_into(dcur, du)
+        act_backward(
+            dcur, inner_b[t - 1, 0], vhat_b[t - 1, 0], inv_sigma_b[t - 1, 0], g, ln_preliminary, k, da, dg, dbeta
+        )
+        add_into(dz_b, da)
+        copy_into(dz[b - b0], dz_b)
     return ddecay, dfast_lr

@@ -2,6 +2,14 @@
 one chunk per thread (``prange``) and each chunk runs the per-example code of ``matrix.py``
 or ``attention.py`` over the whole sequence, time loop included.
 
+The products with W go to BLAS (``np.dot``, SciPy's BLAS, from inside the chunk), a matrix
+product over the chunk's examples at a time rather than a matrix-vector product per example:
+the attention form runs its chunk one time step at a time, z_t = W h_{t-1} + d_t for all the
+chunk's examples in one product, forward and backward (dh_{t-1} = Wᵀ dz_t); the matrix form
+runs each example's whole sequence in turn (its H×H A_t per example would not fit in cache
+for a chunk of examples at once) with per-example products. In both, dW = Σ_{b,t} dz_t h_{t-1}ᵀ
+is one product per chunk at the end.
+
 One forward and one backward kernel serve both forms (``matrix`` picks one), so each dtype
 compiles two parallel kernels. All arrays are C-contiguous and of one float dtype; arrays
 that a call does not use are passed as (1, 1, 1) placeholders.
@@ -12,8 +20,8 @@ from __future__ import annotations
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from fastweights_np.backends.numba.activation import FASTMATH
-from fastweights_np.backends.numba.attention import attention_backward_example, attention_forward_example
+from fastweights_np.backends.numba.activation import FASTMATH, nrt_free
+from fastweights_np.backends.numba.attention import attention_backward_step, attention_forward_step
 from fastweights_np.backends.numba.matrix import matrix_backward_example, matrix_forward_example
 
 CHUNKS_PER_THREAD = 4
@@ -23,6 +31,49 @@ def n_chunks(batch: int) -> int:
     """How many pieces the batch is cut into: a few per thread (handed out one at a time, so a
     thread that the OS pauses holds up little), at most one per sequence."""
     return min(batch, CHUNKS_PER_THREAD * get_num_threads())
+
+
+@nrt_free
+def chunk_rows(c, n, B):
+    """The rows b0..b1-1 of the batch that chunk c of n takes."""
+    return c * B // n, (c + 1) * B // n
+
+
+@nrt_free
+def gather_states(past, b0, b1, t, out):
+    """out[b - b0] = past[b, t] for b = b0..b1-1: a chunk's states at one step, contiguous."""
+    for b in range(b0, b1):
+        for j in range(out.shape[1]):
+            out[b - b0, j] = past[b, t, j]
+
+
+@nrt_free
+def add_states(dpast, b0, b1, t, d):
+    """dpast[b, t] += d[b - b0] for b = b0..b1-1."""
+    for b in range(b0, b1):
+        for j in range(d.shape[1]):
+            dpast[b, t, j] += d[b - b0, j]
+
+
+@nrt_free
+def gather_history(past, b0, b1, out):
+    """out[(b - b0) T + t] = past[b, t] for b = b0..b1-1, t = 0..T-1: h_0..h_{T-1} of a chunk
+    as rows that line up with ddrive[b0:b1] reshaped to (rows, H)."""
+    T = past.shape[1] - 1
+    for b in range(b0, b1):
+        for t in range(T):
+            for j in range(out.shape[1]):
+                out[(b - b0) * T + t, j] = past[b, t, j]
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def weight_gradient(ddrive, past, b0, b1, dW):
+    """dW = Σ_{b=b0}^{b1-1} Σ_t dz_t h_{t-1}ᵀ (overwritten) for one chunk, as one matrix
+    product: ddrive (B, T, H) holds dz, past (B, T+1, H) the states."""
+    B, T, H = ddrive.shape
+    h_prev = np.empty(((b1 - b0) * T, H), ddrive.dtype)
+    gather_history(past, b0, b1, h_prev)
+    np.dot(ddrive[b0:b1].reshape((b1 - b0) * T, H).T, h_prev, dW)
 
 
 @njit(cache=True, parallel=True, fastmath=FASTMATH)
@@ -62,26 +113,32 @@ def forward_kernel(
     """
     B, T, H = drive.shape
     for c in prange(n):
+        b0, b1 = chunk_rows(c, n, B)
         z = np.empty(H, drive.dtype)
         a = np.empty(H, drive.dtype)
-        w = np.empty(T, drive.dtype)
-        A_chunk = np.empty((H, H), drive.dtype)
-        for b in range(c * B // n, (c + 1) * B // n):
-            A0_b = A0[b] if with_A0 else A0[0]
-            if matrix:
+        if matrix:
+            A_chunk = np.empty((H, H), drive.dtype)
+            for b in range(b0, b1):
                 A = A_T[b] if keep_A_T else A_chunk
                 if with_A0:
-                    A[:, :] = A0_b
+                    A[:, :] = A0[b]
                 else:
                     A[:, :] = 0
                 matrix_forward_example(
                     drive[b], W, g, beta, k, inner_steps, layer_norm, ln_preliminary, A, past[b], vhat[b],
                     inv_sigma[b], inner[b], z, a,
                 )
-            else:
-                attention_forward_example(
-                    drive[b], W, g, beta, k, power, A0_b, with_A0, inner_steps, layer_norm, ln_preliminary, past[b],
-                    vhat[b], inv_sigma[b], inner[b], z, a, w,
+        else:
+            w = np.empty(T, drive.dtype)
+            h_prev = np.empty((b1 - b0, H), drive.dtype)
+            z_chunk = np.empty((b1 - b0, H), drive.dtype)
+            WT = W.T
+            for t in range(1, T + 1):
+                gather_states(past, b0, b1, t - 1, h_prev)
+                np.dot(h_prev, WT, z_chunk)  # W h_{t-1} for the chunk
+                attention_forward_step(
+                    t, b0, b1, z_chunk, drive, g, beta, k, power, A0, with_A0, inner_steps, layer_norm,
+                    ln_preliminary, past, vhat, inv_sigma, inner, a, w,
                 )
 
 
@@ -125,38 +182,45 @@ def backward_kernel(
     past, vhat, inv_sigma, inner, W, g, k, power, inner_steps, ... : as for the forward
     power, dpower : (T+1,) λ^k and k λ^(k-1)
     ddrive : (B, T, H), receives dz_t = dd_t
-    dW : (n, H, H), dg, dbeta : (n, H) zeros, receive each chunk's sums
+    dW : (n, H, H) receives each chunk's sum; dg, dbeta : (n, H) zeros, receive each chunk's sums
     dscalars : (n, 2) float64 zeros, receive each chunk's (dλ, dη)
     """
     B, T, H = ddrive.shape
     for c in prange(n):
+        b0, b1 = chunk_rows(c, n, B)
         scratch = np.empty((5, H), ddrive.dtype)
-        rs = np.empty((2, T), ddrive.dtype)
-        dA_chunk = np.empty((H, H), ddrive.dtype)
-        A_hist = np.empty((T + 1 if matrix else 1, H, H), ddrive.dtype)
         ddecay = 0.0
         dfast_lr = 0.0
-        for b in range(c * B // n, (c + 1) * B // n):
-            A0_b = A0[b] if with_A0 else A0[0]
-            if matrix:
+        if matrix:
+            dA_chunk = np.empty((H, H), ddrive.dtype)
+            A_hist = np.empty((T + 1, H, H), ddrive.dtype)
+            for b in range(b0, b1):
                 D = dA[b] if use_dA else dA_chunk
                 if not use_dA:
                     D[:, :] = 0
                 if with_A0:
-                    A_hist[0] = A0_b
+                    A_hist[0] = A0[b]
                 else:
                     A_hist[0] = 0
                 dd, df = matrix_backward_example(
                     dpast[b], D, A_hist, past[b], vhat[b], inv_sigma[b], inner[b], W, g, k, inner_steps, layer_norm,
-                    ln_preliminary, ddrive[b], dW[c], dg[c], dbeta[c], scratch,
+                    ln_preliminary, ddrive[b], dg[c], dbeta[c], scratch,
                 )
-            else:
-                dA0_b = dA[b] if use_dA else dA[0]
-                dd, df = attention_backward_example(
-                    dpast[b], past[b], vhat[b], inv_sigma[b], inner[b], W, g, k, power, dpower, A0_b, with_A0, dA0_b,
-                    inner_steps, layer_norm, ln_preliminary, ddrive[b], dW[c], dg[c], dbeta[c], scratch, rs,
+                ddecay += dd
+                dfast_lr += df
+        else:
+            rs = np.empty((2, T), ddrive.dtype)
+            dz_chunk = np.empty((b1 - b0, H), ddrive.dtype)
+            dh_chunk = np.empty((b1 - b0, H), ddrive.dtype)
+            for t in range(T, 0, -1):
+                dd, df = attention_backward_step(
+                    t, b0, b1, dpast, past, vhat, inv_sigma, inner, g, k, power, dpower, A0, with_A0, dA,
+                    inner_steps, layer_norm, ln_preliminary, ddrive, dz_chunk, dg[c], dbeta[c], scratch, rs,
                 )
-            ddecay += dd
-            dfast_lr += df
+                ddecay += dd
+                dfast_lr += df
+                np.dot(dz_chunk, W, dh_chunk)  # (Wᵀ dz_t)ᵀ for the chunk
+                add_states(dpast, b0, b1, t - 1, dh_chunk)
+        weight_gradient(ddrive, past, b0, b1, dW[c])
         dscalars[c, 0] = ddecay
         dscalars[c, 1] = dfast_lr

@@ -21,21 +21,21 @@ first read's backward with the whole of Eq. 1's backward.
 
 from __future__ import annotations
 
-from numba import njit
-
 from fastweights_np.backends.numba.activation import (
     ETA,
-    FASTMATH,
     LAM,
     ZERO,
     act_backward,
     act_forward,
+    add_into,
+    copy_into,
+    nrt_free,
     recurrent_drive,
-    recurrent_drive_backward,
+    transposed_product_add,
 )
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@nrt_free
 def fast_update(A_out, A_in, h_prev, k):
     """A_out = λ A_in + η h_{t-1} h_{t-1}ᵀ (Eq. 1); A_out may be A_in."""
     H = h_prev.shape[0]
@@ -46,7 +46,7 @@ def fast_update(A_out, A_in, h_prev, k):
             A_out[i, j] = lam * A_in[i, j] + c * h_prev[j]
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@nrt_free
 def fast_update_read(A, h_prev, k, z, u, a):
     """In place A ← λ A + η h_{t-1} h_{t-1}ᵀ, and a = z + A u with the new A (one pass)."""
     H = h_prev.shape[0]
@@ -61,7 +61,7 @@ def fast_update_read(A, h_prev, k, z, u, a):
         a[i] = z[i] + acc
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@nrt_free
 def read(A, k, z, u, a):
     """a = z + A u."""
     H = u.shape[0]
@@ -72,7 +72,7 @@ def read(A, k, z, u, a):
         a[i] = z[i] + acc
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@nrt_free
 def read_backward(A, da, u, dA, du):
     """Backward of y = A u: du = Aᵀ da, dA += da uᵀ."""
     H = u.shape[0]
@@ -84,7 +84,7 @@ def read_backward(A, da, u, dA, du):
             dA[i, j] += dai * u[j]
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@nrt_free
 def read_update_backward(dA, A, A_prev, h_prev, da, u, with_read, k, du, gh, gth):
     """The first read's backward fused with Eq. 1's backward, in one pass over H×H.
 
@@ -118,7 +118,7 @@ def read_update_backward(dA, A, A_prev, h_prev, da, u, with_read, k, du, gh, gth
     return ddecay, dfast_lr
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@nrt_free
 def matrix_forward_example(
     drive, W, g, beta, k, inner_steps, layer_norm, ln_preliminary, A, past, vhat, inv_sigma, inner, z, a
 ):
@@ -139,10 +139,10 @@ def matrix_forward_example(
             else:
                 read(A, k, z, inner[t - 1, s - 1], a)
             inv_sigma[t - 1, s] = act_forward(a, g, beta, layer_norm, k, vhat[t - 1, s], inner[t - 1, s])
-        past[t, :] = inner[t - 1, inner_steps]
+        copy_into(past[t], inner[t - 1, inner_steps])
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@nrt_free
 def matrix_backward_example(
     dpast,
     dA,
@@ -158,7 +158,6 @@ def matrix_backward_example(
     layer_norm,
     ln_preliminary,
     ddrive,
-    dW,
     dg,
     dbeta,
     scratch,
@@ -167,7 +166,8 @@ def matrix_backward_example(
 
     On entry dpast[t] (t = 1..T) holds the gradient arriving on h_t from outside (dhs, and
     dh_T from the final state), dA the gradient on A_T (zero without one), A_hist[0] = A_0.
-    On exit dpast[0] = dh_0, dA = dA_0, ddrive[t-1] = dz_t; dW, dg, dbeta are added to.
+    On exit dpast[0] = dh_0, dA = dA_0, ddrive[t-1] = dz_t; dg, dbeta are added to (dW is
+    left to the caller: Σ_t dz_t h_{t-1}ᵀ, from ddrive and past).
     ``scratch`` is (5, H). Returns this sequence's (dλ, dη).
     """
     T = ddrive.shape[0]
@@ -180,10 +180,10 @@ def matrix_backward_example(
     for t in range(T, 0, -1):
         dz = ddrive[t - 1]
         dz[:] = 0
-        dcur[:] = dpast[t]
+        copy_into(dcur, dpast[t])
         for s in range(S, 0, -1):
             act_backward(dcur, inner[t - 1, s], vhat[t - 1, s], inv_sigma[t - 1, s], g, layer_norm, k, da, dg, dbeta)
-            dz += da
+            add_into(dz, da)
             if s > 1:
                 read_backward(A_hist[t], da, inner[t - 1, s - 1], dA, dcur)
         dd, df = read_update_backward(
@@ -192,12 +192,12 @@ def matrix_backward_example(
         ddecay += dd
         dfast_lr += df
         if S > 0:
-            dcur[:] = du
+            copy_into(dcur, du)
         act_backward(dcur, inner[t - 1, 0], vhat[t - 1, 0], inv_sigma[t - 1, 0], g, ln_preliminary, k, da, dg, dbeta)
-        dz += da
+        add_into(dz, da)
         dh_prev = dpast[t - 1]
         eta = k[ETA]
         for j in range(dh_prev.shape[0]):
             dh_prev[j] += eta * (gh[j] + gth[j])
-        recurrent_drive_backward(W, dz, past[t - 1], dh_prev, dW)
+        transposed_product_add(W, dz, dh_prev)
     return ddecay, dfast_lr

@@ -168,7 +168,7 @@ def core_backward(
                 dA += dA0_memory
     n = n_chunks(B)
     ddrive = memory.empty("drive", (B, T, H), dtype)  # the forward's drive is dead: its buffer takes dd
-    dW = memory.zeros("dW", (n, H, H), dtype)
+    dW = memory.empty("dW", (n, H, H), dtype)
     dg = memory.zeros("dg", (n, H), dtype)
     dbeta = memory.zeros("dbeta", (n, H), dtype)
     dscalars = memory.zeros("dscalars", (n, 2), np.dtype(np.float64))
