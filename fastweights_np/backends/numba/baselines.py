@@ -23,7 +23,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import parallel_chunksize
 
 from fastweights_np.backends import BackendCache
 from fastweights_np.backends.numba.activation import scalars
@@ -31,6 +30,7 @@ from fastweights_np.backends.numba.arrays import contiguous, placeholder
 from fastweights_np.backends.numba.inputs import InputCache, drive_backward, drive_forward
 from fastweights_np.backends.numba.kernels import backward_kernel, forward_kernel, n_chunks
 from fastweights_np.backends.numba.lstm import lstm_backward_kernel, lstm_forward_kernel
+from fastweights_np.backends.numba.threads import kernel_threads
 from fastweights_np.cores.irnn import IRNNConfig, IRNNState
 from fastweights_np.cores.lstm import LSTMConfig, LSTMState
 from fastweights_np.cores.preactivation import config_drive_forward, input_drive_backward
@@ -130,7 +130,7 @@ def irnn_forward(params: dict, x: np.ndarray, cfg: IRNNConfig, state0: IRNNState
     inner = np.empty((B, T, 1, H), dtype)
     inv_sigma = np.empty((B, T, 1), dtype)
     unused = placeholder(3, dtype)
-    with parallel_chunksize(1):
+    with kernel_threads():
         forward_kernel(
             n_chunks(B), False, drive, W, g, beta, k, power, unused, False, unused, False, 0, False, cfg.layer_norm,
             past, vhat, inv_sigma, inner,
@@ -152,7 +152,7 @@ def irnn_backward(dpast: np.ndarray, dstate: IRNNState | None, cache: IRNNCache)
     dg = np.zeros((n, H), dtype)
     dbeta = np.zeros((n, H), dtype)
     unused = placeholder(3, dtype)
-    with parallel_chunksize(1):
+    with kernel_threads():
         backward_kernel(
             n, False, dpast, unused, False, unused, False, past, vhat, inv_sigma, inner, W, g, k, power, power, 0,
             False, cfg.layer_norm, ddrive, dW, dg, dbeta, np.zeros((n, 2)),
@@ -190,7 +190,7 @@ def lstm_forward(params: dict, x: np.ndarray, cfg: LSTMConfig, state0: LSTMState
     else:
         ln_cache = (placeholder(3, dtype), placeholder(2, dtype), placeholder(3, dtype), placeholder(2, dtype))
     g_rec, beta_rec, g_cell, beta_cell = ln_params
-    with parallel_chunksize(1):
+    with kernel_threads():
         lstm_forward_kernel(
             n_chunks(B), drive, W, g_rec, beta_rec, g_cell, beta_cell, k, k4, ln, past, cells, gates, tanh_n, *ln_cache
         )
@@ -215,7 +215,7 @@ def lstm_backward(dpast: np.ndarray, dstate: LSTMState | None, cache: LSTMCache)
     drec = np.empty_like(ddrive) if ln else placeholder(3, dtype)
     sums = [np.zeros((n, 4 * H if i < 2 else H) if ln else (1, 1), dtype) for i in range(4)]
     g_rec, _, g_cell, _ = ln_params
-    with parallel_chunksize(1):
+    with kernel_threads():
         lstm_backward_kernel(
             n, dpast, dc, past, cells, gates, tanh_n, *ln_cache, W, g_rec, g_cell, k, k4, ln, ddrive, drec, *sums
         )

@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import parallel_chunksize
 
 from fastweights_np.backends import BackendCache
 from fastweights_np.backends.numba.activation import scalars
@@ -23,6 +22,7 @@ from fastweights_np.backends.numba.arrays import contiguous, placeholder, powers
 from fastweights_np.backends.numba.inputs import InputCache, drive_backward, drive_forward
 from fastweights_np.backends.numba.kernels import backward_kernel, forward_kernel, n_chunks
 from fastweights_np.backends.numba.readout import readout_xent
+from fastweights_np.backends.numba.threads import kernel_threads
 from fastweights_np.backends.numba.workspace import FRESH, Fresh, Workspace, thread_workspace
 from fastweights_np.config import FastWeightsConfig
 from fastweights_np.cores.fast_weights.memory import attention_memory_backward, attention_memory_forward
@@ -106,7 +106,7 @@ def core_forward(
     inv_sigma = memory.empty("inv_sigma", (B, T, S + 1), dtype)
     keep_A_T = matrix and final_A
     A_T = np.empty((B, H, H), dtype) if keep_A_T else placeholder(3, dtype)
-    with parallel_chunksize(1):
+    with kernel_threads():
         forward_kernel(
             n_chunks(B),
             matrix,
@@ -172,7 +172,7 @@ def core_backward(
     dg = memory.zeros("dg", (n, H), dtype)
     dbeta = memory.zeros("dbeta", (n, H), dtype)
     dscalars = memory.zeros("dscalars", (n, 2), np.dtype(np.float64))
-    with parallel_chunksize(1):
+    with kernel_threads():
         backward_kernel(
             n,
             matrix,

@@ -1,4 +1,12 @@
-"""NumPy's BLAS on one thread while the Numba kernels run beside it.
+"""BLAS threads around and inside the Numba kernels.
+
+Inside: the fast-weights kernels call SciPy's BLAS (``np.dot`` in Numba) from each of Numba's
+threads; a BLAS that then starts threads of its own oversubscribes the cores and the calls wait
+on each other: at B = 128, T = 11, H = 100 a step took 16 ms instead of 1.7–2.8
+(``benchmarks/bench_step.py`` before :func:`kernel_threads`). Every kernel runs in
+:func:`kernel_threads`.
+
+Around: :func:`one_blas_thread`, for training loops.
 
 Numba's OpenMP threads spin for a while after each parallel region; a multi-threaded BLAS call
 right after one (e.g. a model's embedding and readout products around the compiled core, in
@@ -11,6 +19,10 @@ around the core are small at the paper's sizes, so one BLAS thread loses nothing
 from __future__ import annotations
 
 import contextlib
+import functools
+from collections.abc import Iterator
+
+from numba import parallel_chunksize
 
 
 def one_blas_thread() -> contextlib.AbstractContextManager:
@@ -22,3 +34,29 @@ def one_blas_thread() -> contextlib.AbstractContextManager:
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=1, user_api="blas")
+
+
+@functools.lru_cache(maxsize=1)
+def blas_libraries() -> tuple:
+    """threadpoolctl's controllers of every BLAS library loaded once SciPy's is (found once)."""
+    import scipy.linalg.cython_blas  # noqa: F401
+    from threadpoolctl import ThreadpoolController
+
+    return tuple(ThreadpoolController().select(user_api="blas").lib_controllers)
+
+
+@contextlib.contextmanager
+def kernel_threads() -> Iterator[None]:
+    """The context of every parallel kernel call: Numba hands out the batch's chunks one at a
+    time (``parallel_chunksize(1)``) and every BLAS library runs on one thread (set back on
+    exit; about 3 µs per call)."""
+    libraries = blas_libraries()
+    before = [library.get_num_threads() for library in libraries]
+    for library in libraries:
+        library.set_num_threads(1)
+    try:
+        with parallel_chunksize(1):
+            yield
+    finally:
+        for library, n in zip(libraries, before, strict=True):
+            library.set_num_threads(n)
