@@ -426,3 +426,56 @@ def test_each_thread_has_its_own_workspace():
     worker.start()
     worker.join()
     assert seen[0] is not thread_workspace()
+
+
+# ------------------------------------------------------------------- how kernels are run
+def test_kernels_run_with_one_blas_thread_and_restore_the_count():
+    """The kernels call SciPy's BLAS from each of Numba's threads: every BLAS library runs on one
+    thread during a kernel call (a BLAS starting threads of its own there made a step 6× slower)
+    and gets its own count back afterwards, also when the call raises."""
+    import scipy.linalg.cython_blas  # noqa: F401  (the BLAS the kernels call)
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from fastweights_np.backends.numba.threads import kernel_threads
+
+    def blas_threads():
+        return {pool["filepath"]: pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        outside = blas_threads()
+        with kernel_threads():
+            inside = blas_threads()
+        with pytest.raises(KeyError), kernel_threads():
+            raise KeyError("a kernel's error")
+        after = blas_threads()
+        cfg, params, x, y = make_case(1, 3, 2, 4, 3, 2, True, form="attention", backend="numba")
+        fw.loss_and_grad(params, x, y, cfg)
+        after_call = blas_threads()
+    assert outside and set(outside.values()) == {2}
+    assert set(inside.values()) == {1} and inside.keys() == outside.keys()
+    assert after == outside == after_call
+
+
+def test_numba_cache_is_stamped_with_every_backend_module(tmp_path, monkeypatch):
+    """Numba stamps a cached kernel with its own file's hash only, so an edit to a function it
+    inlines from another module (attention.py, activation.py, ...) would load the old kernel.
+    The backend's locator adds the hash of every module of the backend to the stamp."""
+    import shutil
+
+    from fastweights_np.backends.numba import cache
+
+    locator = kernels.forward_kernel._cache._impl.locator
+    assert isinstance(locator, cache.BackendLocator), type(locator)
+    stamp = locator.get_source_stamp()
+    copy = tmp_path / "numba_backend"
+    shutil.copytree(cache.BACKEND_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(cache, "BACKEND_DIR", copy)
+    cache.backend_source_hash.cache_clear()
+    try:
+        assert locator.get_source_stamp() == stamp  # the same sources: the same stamp
+        edited = copy / "attention.py"
+        edited.write_text(edited.read_text() + "\n# an edit\n")
+        cache.backend_source_hash.cache_clear()
+        assert locator.get_source_stamp() != stamp
+    finally:
+        cache.backend_source_hash.cache_clear()
