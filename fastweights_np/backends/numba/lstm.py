@@ -23,21 +23,24 @@ from fastweights_np.backends.numba.activation import (
     FASTMATH,
     ONE,
     ZERO,
+    add_into,
+    copy_into,
     ln_backward,
     ln_forward,
+    nrt_free,
     recurrent_drive,
     transposed_product_add,
 )
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@nrt_free
 def sigmoid(v, k):
     """σ(v) without overflow, as ``ops/sigmoid.py``: e = exp(−|v|); 1/(1 + e) or e/(1 + e)."""
     e = np.exp(-abs(v))
     return (k[ONE] if v >= k[ZERO] else e) / (k[ONE] + e)
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@nrt_free
 def lstm_forward_example(
     drive, W, g_rec, beta_rec, g_cell, beta_cell, k, k4, layer_norm, past, cells, gates, tanh_n, rhat, inv_rec, chat,
     inv_cell, a, n, zero
@@ -50,7 +53,7 @@ def lstm_forward_example(
         if layer_norm:
             recurrent_drive(W, past[t - 1], zero, a)
             inv_rec[t - 1] = ln_forward(a, g_rec, beta_rec, k4, rhat[t - 1], a)
-            a += drive[t - 1]
+            add_into(a, drive[t - 1])
         else:
             recurrent_drive(W, past[t - 1], drive[t - 1], a)
         gate = gates[t - 1]
@@ -68,7 +71,7 @@ def lstm_forward_example(
         if layer_norm:
             inv_cell[t - 1] = ln_forward(c, g_cell, beta_cell, k, chat[t - 1], n)
         else:
-            n[:] = c
+            copy_into(n, c)
         tn = tanh_n[t - 1]
         h = past[t]
         for j in range(H):
@@ -76,7 +79,7 @@ def lstm_forward_example(
             h[j] = gate[2 * H + j] * tn[j]
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@nrt_free
 def lstm_backward_example(
     dpast, dc, past, cells, gates, tanh_n, rhat, inv_rec, chat, inv_cell, W, g_rec, g_cell, k, k4, layer_norm, ddrive,
     drec, dg_rec, dbeta_rec, dg_cell, dbeta_cell, dn
