@@ -1,12 +1,12 @@
 """The recurrent product z = W h_{t-1} + d_t for one chunk of the batch at one time step,
 three ways, side by side in one run, on one thread:
 
-- "per example": what the kernels do (``activation.recurrent_drive``, a matrix-vector product
-  per example, four rows of W at a time);
+- "per example": ``activation.recurrent_drive``, a matrix-vector product per example, four
+  rows of W at a time (what the kernels did until c5582d4; the matrix form's forward still does);
 - "batch inner": the chunk's states transposed to (H, n) so that the innermost loop runs over
   the n examples (the layout that would let one vector instruction serve n examples);
 - "BLAS": ``np.dot`` of the chunk's (n, H) states and Wᵀ inside a compiled function (Numba
-  calls the BLAS of SciPy).
+  calls the BLAS of SciPy), what the attention form's kernels do since e4ceb28.
 
     PYTHONPATH=$PWD python benchmarks/bench_matvec.py [--chunk 16] [--dtype float32]
 

@@ -6,7 +6,7 @@ Selected with ``FastWeightsConfig(..., backend="numba")``; then ``fastweights_np
 the NumPy reference returns (tests/test_numba_backend.py holds them equal). Modules:
 
 - ``activation``: f(LN(v)) and its backward for one example, and the W h products
-- ``matrix`` / ``attention``: one example's forward and BPTT in each form
+- ``matrix``: one example's forward and BPTT; ``attention``: one time step of a chunk's
 - ``kernels``: the batch-parallel forward and backward kernels (prange over the batch)
 - ``inputs``: the drive C x_t + b, with a gather (not a product) for one-hot inputs
 - ``arrays``: arrays as the kernels take them (contiguous, one dtype), placeholders, λ's powers

@@ -1,4 +1,5 @@
-"""Attention form, compiled, for ONE example: forward and backpropagation through time.
+"""Attention form, compiled: one time step of the forward and of backpropagation through time
+for the examples b0..b1-1 of a chunk (``kernels.py`` runs the time loop and the products with W).
 
 The same math as ``cores/fast_weights/memory.py`` (attention read) and the attention step:
 A_t is never formed; with the past states h_0..h_{t-1} and w_τ = η λ^{t-1-τ} (paper Eq. 4),
@@ -8,8 +9,9 @@ A_t is never formed; with the past states h_0..h_{t-1} and w_τ = η λ^{t-1-τ}
 the A_0 term only when a state is carried in. Memory per example is O(T H) (plus A_0 and its
 gradient, H×H, when a state is carried in): no H×H array per time step, ever.
 
-Per example arrays as in ``matrix.py``: ``past`` (T+1, H), ``inner``/``vhat`` (T, S+1, H),
-``inv_sigma`` (T, S+1). ``power[k]`` = λ^k and ``dpower[k]`` = k λ^(k-1) for k = 0..T.
+Arrays as in ``matrix.py`` with the batch axis in front: ``past`` (B, T+1, H), ``inner``/``vhat``
+(B, T, S+1, H), ``inv_sigma`` (B, T, S+1); :func:`attention_read` and its backward take one
+example's ``past`` (T+1, H). ``power[k]`` = λ^k and ``dpower[k]`` = k λ^(k-1) for k = 0..T.
 """
 
 from __future__ import annotations

@@ -1,14 +1,14 @@
 """The batch kernels: every sequence of the batch is independent, so the batch is cut into
-one chunk per thread (``prange``) and each chunk runs the per-example code of ``matrix.py``
-or ``attention.py`` over the whole sequence, time loop included.
+chunks handed to threads (``prange``), and each chunk runs the code of ``matrix.py`` or
+``attention.py`` over the whole sequence, time loop included.
 
-The products with W go to BLAS (``np.dot``, SciPy's BLAS, from inside the chunk), a matrix
-product over the chunk's examples at a time rather than a matrix-vector product per example:
-the attention form runs its chunk one time step at a time, z_t = W h_{t-1} + d_t for all the
-chunk's examples in one product, forward and backward (dh_{t-1} = Wᵀ dz_t); the matrix form
-runs each example's whole sequence in turn (its H×H A_t per example would not fit in cache
-for a chunk of examples at once) with per-example products. In both, dW = Σ_{b,t} dz_t h_{t-1}ᵀ
-is one product per chunk at the end.
+The products with W go to BLAS (``np.dot``; Numba calls SciPy's BLAS, which ``sequence.py``
+keeps on one thread per call, ``threads.kernel_threads``) as matrix products over a chunk's
+examples: the attention form runs its chunk one time step at a time, z_t = W h_{t-1} + d_t for
+all the chunk's examples in one product, forward and backward (dh_{t-1} = Wᵀ dz_t). The matrix
+form runs each example's whole sequence in turn (an H×H A_t per example of a whole chunk would
+not stay in cache), with per-example products. In both, dW = Σ_{b,t} dz_t h_{t-1}ᵀ is one
+product per chunk at the end. docs/performance.md, "Products with W as BLAS calls per chunk".
 
 One forward and one backward kernel serve both forms (``matrix`` picks one), so each dtype
 compiles two parallel kernels. All arrays are C-contiguous and of one float dtype; arrays
