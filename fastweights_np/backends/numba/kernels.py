@@ -2,8 +2,8 @@
 chunks handed to threads (``prange``), and each chunk runs the code of ``matrix.py`` or
 ``attention.py`` over the whole sequence, time loop included.
 
-The products with W go to BLAS (``np.dot``; Numba calls SciPy's BLAS, which ``sequence.py``
-keeps on one thread per call, ``threads.kernel_threads``) as matrix products over a chunk's
+The products with W go to BLAS (``np.dot``; Numba calls SciPy's BLAS, which the callers keep
+on one thread per call, ``threads.kernel_threads``) as matrix products over a chunk's
 examples: the attention form runs its chunk one time step at a time, z_t = W h_{t-1} + d_t for
 all the chunk's examples in one product, forward and backward (dh_{t-1} = Wᵀ dz_t). The matrix
 form runs each example's whole sequence in turn (an H×H A_t per example of a whole chunk would
@@ -114,9 +114,9 @@ def forward_kernel(
     B, T, H = drive.shape
     for c in prange(n):
         b0, b1 = chunk_rows(c, n, B)
-        z = np.empty(H, drive.dtype)
         a = np.empty(H, drive.dtype)
         if matrix:
+            z = np.empty(H, drive.dtype)
             A_chunk = np.empty((H, H), drive.dtype)
             for b in range(b0, b1):
                 A = A_T[b] if keep_A_T else A_chunk
