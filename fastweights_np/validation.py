@@ -19,14 +19,14 @@ def check_float_array(name: str, a: object, shape: tuple, dtype: np.dtype | None
     """
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
-    if not np.issubdtype(a.dtype, np.floating):
+    if a.dtype.kind != "f":  # the real floating dtypes (np.floating)
         raise TypeError(f"{name} must have a real floating dtype (float32 or float64), got {a.dtype}")
-    expected = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
     if a.ndim != len(shape) or any(s is not None and s != n for s, n in zip(shape, a.shape, strict=False)):
+        expected = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
         raise ValueError(f"{name} must have shape {expected}, got {a.shape}")
-    if any(n == 0 for n in a.shape):
+    if 0 in a.shape:
         raise ValueError(f"{name} must not have an empty axis, got shape {a.shape}")
-    if not np.all(np.isfinite(a)):
+    if not np.isfinite(a).all():
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
         raise ValueError(f"{name} must be finite, found {a[bad]} at index {bad}")
     return a if dtype is None else a.astype(dtype, copy=False)
