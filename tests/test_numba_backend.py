@@ -479,3 +479,28 @@ def test_numba_cache_is_stamped_with_every_backend_module(tmp_path, monkeypatch)
         assert locator.get_source_stamp() != stamp
     finally:
         cache.backend_source_hash.cache_clear()
+
+
+def test_overlapping_kernel_calls_restore_the_blas_threads():
+    """Two Python threads' kernel calls that overlap (one enters, the other enters, the first
+    leaves, the second leaves) keep BLAS on one thread until the last one leaves, then restore
+    the count from before the first, not 1. Driven from this thread, in that order (OpenBLAS
+    ignores thread counts set from threads other than the main one, so the calls of two real
+    threads would show nothing here)."""
+    import scipy.linalg.cython_blas  # noqa: F401
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from fastweights_np.backends.numba.threads import _KERNEL_BLAS_LIMIT
+
+    def blas_threads():
+        return set(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas")
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        _KERNEL_BLAS_LIMIT.enter()  # the first call
+        _KERNEL_BLAS_LIMIT.enter()  # the second, while the first runs
+        _KERNEL_BLAS_LIMIT.exit()  # the first ends
+        while_second_runs = blas_threads()
+        _KERNEL_BLAS_LIMIT.exit()  # the second ends
+        after = blas_threads()
+    assert while_second_runs == {1}
+    assert after == {2}

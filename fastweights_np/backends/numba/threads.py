@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import threading
 from collections.abc import Iterator
 
 from numba import parallel_chunksize
@@ -45,18 +46,48 @@ def blas_libraries() -> tuple:
     return tuple(ThreadpoolController().select(user_api="blas").lib_controllers)
 
 
+class _KernelBlasLimit:
+    """One BLAS thread while any kernel call of any Python thread is running: the first call in
+    saves every library's count and sets 1, the last one out restores the counts (so that two
+    threads' calls overlapping cannot leave the limit in place)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running = 0
+        self.saved: list[int] = []
+
+    def enter(self) -> None:
+        with self.lock:
+            if self.running == 0:
+                libraries = blas_libraries()
+                self.saved = [library.get_num_threads() for library in libraries]
+                for library in libraries:
+                    library.set_num_threads(1)
+            self.running += 1
+
+    def exit(self) -> None:
+        with self.lock:
+            self.running -= 1
+            if self.running == 0:
+                for library, n in zip(blas_libraries(), self.saved, strict=True):
+                    library.set_num_threads(n)
+
+
+_KERNEL_BLAS_LIMIT = _KernelBlasLimit()
+
+
 @contextlib.contextmanager
 def kernel_threads() -> Iterator[None]:
     """The context of every parallel kernel call: Numba hands out the batch's chunks one at a
-    time (``parallel_chunksize(1)``) and every BLAS library runs on one thread (set back on
-    exit; about 3 µs per call)."""
-    libraries = blas_libraries()
-    before = [library.get_num_threads() for library in libraries]
-    for library in libraries:
-        library.set_num_threads(1)
+    time (``parallel_chunksize(1)``) and every BLAS library runs on one thread, in the whole
+    process, while any kernel call runs (counts set back afterwards; about 8 µs per call).
+
+    The OpenBLAS here ignores a count set from a Python thread other than the main one (tried:
+    ``threadpoolctl`` reports the old count after such a call), so from other threads the limit
+    does not take effect and the kernels run as before it (correct, but slower at large H)."""
+    _KERNEL_BLAS_LIMIT.enter()
     try:
         with parallel_chunksize(1):
             yield
     finally:
-        for library, n in zip(libraries, before, strict=True):
-            library.set_num_threads(n)
+        _KERNEL_BLAS_LIMIT.exit()
