@@ -429,17 +429,21 @@ def test_each_thread_has_its_own_workspace():
 
 
 # ------------------------------------------------------------------- how kernels are run
+def blas_threads() -> dict[str, int]:
+    """Thread count of every loaded BLAS library, by file (SciPy's, which the kernels call, loaded)."""
+    import scipy.linalg.cython_blas  # noqa: F401
+    from threadpoolctl import threadpool_info
+
+    return {pool["filepath"]: pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+
 def test_kernels_run_with_one_blas_thread_and_restore_the_count():
     """The kernels call SciPy's BLAS from each of Numba's threads: every BLAS library runs on one
     thread during a kernel call (a BLAS starting threads of its own there made a step 6× slower)
     and gets its own count back afterwards, also when the call raises."""
-    import scipy.linalg.cython_blas  # noqa: F401  (the BLAS the kernels call)
-    from threadpoolctl import threadpool_info, threadpool_limits
+    from threadpoolctl import threadpool_limits
 
     from fastweights_np.backends.numba.threads import kernel_threads
-
-    def blas_threads():
-        return {pool["filepath"]: pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
 
     with threadpool_limits(limits=2, user_api="blas"):
         outside = blas_threads()
@@ -487,20 +491,16 @@ def test_overlapping_kernel_calls_restore_the_blas_threads():
     the count from before the first, not 1. Driven from this thread, in that order (OpenBLAS
     ignores thread counts set from threads other than the main one, so the calls of two real
     threads would show nothing here)."""
-    import scipy.linalg.cython_blas  # noqa: F401
-    from threadpoolctl import threadpool_info, threadpool_limits
+    from threadpoolctl import threadpool_limits
 
     from fastweights_np.backends.numba.threads import _KERNEL_BLAS_LIMIT
-
-    def blas_threads():
-        return set(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas")
 
     with threadpool_limits(limits=2, user_api="blas"):
         _KERNEL_BLAS_LIMIT.enter()  # the first call
         _KERNEL_BLAS_LIMIT.enter()  # the second, while the first runs
         _KERNEL_BLAS_LIMIT.exit()  # the first ends
-        while_second_runs = blas_threads()
+        while_second_runs = set(blas_threads().values())
         _KERNEL_BLAS_LIMIT.exit()  # the second ends
-        after = blas_threads()
+        after = set(blas_threads().values())
     assert while_second_runs == {1}
     assert after == {2}
