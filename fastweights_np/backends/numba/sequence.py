@@ -262,17 +262,17 @@ def loss_and_grad(
     the core's backward, skipping what the loss does not need (the final A, dx)."""
     require_shapes(params, x, cfg)
     memory = thread_workspace()
-    past, _, cache = core_forward(params, x, cfg, None, decay, fast_lr, final_A=False, memory=memory)
-    dtype = cfg.np_dtype
-    V, c = contiguous(params["V"], dtype), contiguous(params["c"], dtype)
-    # dh_T gets a contiguous buffer of its own: written through the strided view dpast[:, -1],
-    # the readout's loops over H do not vectorise (twice the time at H = 100)
-    h_T = np.ascontiguousarray(past[:, -1])
-    dh_T, dV, dc = np.empty_like(h_T), np.empty_like(V), np.empty_like(c)
-    loss = readout_xent(h_T, V, c, np.asarray(y, np.intp), dh_T, dV, dc)
-    dpast = memory.zeros("dpast", past.shape, dtype)
-    dpast[:, -1] = dh_T
-    core_grads, _, _ = core_backward(dpast, None, cache, need_dx=False, memory=memory)
+    with kernel_threads():  # once for the whole call (the readout calls BLAS too)
+        past, _, cache = core_forward(params, x, cfg, None, decay, fast_lr, final_A=False, memory=memory)
+        dtype = cfg.np_dtype
+        V, c = contiguous(params["V"], dtype), contiguous(params["c"], dtype)
+        # the readout's arrays are contiguous: h_T and dh_T are copies, not views of past, dpast
+        h_T = np.ascontiguousarray(past[:, -1])
+        dh_T, dV, dc = np.empty_like(h_T), np.empty_like(V), np.empty_like(c)
+        loss = readout_xent(h_T, V, c, np.asarray(y, np.intp), dh_T, dV, dc)
+        dpast = memory.zeros("dpast", past.shape, dtype)
+        dpast[:, -1] = dh_T
+        core_grads, _, _ = core_backward(dpast, None, cache, need_dx=False, memory=memory)
     grads = {name: core_grads[name] for name in CORE_PARAM_NAMES}
     grads.update(V=dV, c=dc, decay=core_grads["decay"], fast_lr=core_grads["fast_lr"])
     return loss, grads
