@@ -16,8 +16,8 @@ tests/test_numba_backend.py::test_confident_prediction_with_large_logits_keeps_i
 
 At the paper's sizes (B = 128, O = 10) these are a few hundred thousand operations, which the
 NumPy ops spend most of their time calling; here they cost one call: the products V h, Vᵀ dl
-and dl hᵀ as three BLAS calls for the batch (since 777d948; before, loops per example, which
-without ``fastmath`` do not vectorise the dot products: `bench_call_parts.py` "readout"
+and dl hᵀ as three BLAS calls for the batch (until 777d948 they were loops per example, which
+without ``fastmath`` do not vectorise the dot products; `bench_call_parts.py` "readout"
 41 / 61 / 101 µs → 30 / 45 / 60 µs at H = 20 / 50 / 100), the softmax per example.
 """
 
