@@ -125,7 +125,7 @@ def attention_forward_step(
     past[b, t] = h^(S). a (H,) and w (at least t long) are scratch."""
     for b in range(b0, b1):
         z_b = z[b - b0]
-        z_b += drive[b, t - 1]
+        add_into(z_b, drive[b, t - 1])
         A0_b = A0[b] if with_A0 else A0[0]
         past_b, vhat_b, inv_sigma_b, inner_b = past[b], vhat[b], inv_sigma[b], inner[b]
         inv_sigma_b[t - 1, 0] = act_forward(z_b, g, beta, ln_preliminary, k, vhat_b[t - 1, 0], inner_b[t - 1, 0])
