@@ -2,9 +2,9 @@
 
 Inside: the fast-weights kernels call SciPy's BLAS (``np.dot`` in Numba) from each of Numba's
 threads; a BLAS that then starts threads of its own oversubscribes the cores and the calls wait
-on each other: at B = 128, T = 11, H = 100 a step took 16 ms instead of 1.7–2.8
-(``benchmarks/bench_step.py`` before :func:`kernel_threads`). Every kernel runs in
-:func:`kernel_threads`.
+on each other: at B = 128, T = 11, H = 100 a step took 16.6 ms (matrix form) and 16.1 ms
+(attention) on two Numba threads against 8.9 and 2.8 ms on one (``benchmarks/bench_step.py`` at
+e4ceb28, before :func:`kernel_threads`). Every kernel runs in :func:`kernel_threads`.
 
 Around: :func:`one_blas_thread`, for training loops.
 
@@ -26,17 +26,6 @@ from collections.abc import Iterator
 from numba import parallel_chunksize
 
 
-def one_blas_thread() -> contextlib.AbstractContextManager:
-    """A context in which every BLAS library loaded in the process runs on one thread
-    (threadpoolctl; the previous limits come back on exit)."""
-    # Load every BLAS a run will use before limiting them: NumPy's, and SciPy's, which Numba
-    # loads on a kernel's first call.
-    import scipy.linalg.cython_blas  # noqa: F401
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 @functools.lru_cache(maxsize=1)
 def blas_libraries() -> tuple:
     """threadpoolctl's controllers of every BLAS library loaded once SciPy's is (found once)."""
@@ -44,6 +33,16 @@ def blas_libraries() -> tuple:
     from threadpoolctl import ThreadpoolController
 
     return tuple(ThreadpoolController().select(user_api="blas").lib_controllers)
+
+
+def one_blas_thread() -> contextlib.AbstractContextManager:
+    """A context in which every BLAS library loaded in the process runs on one thread
+    (threadpoolctl; the previous limits come back on exit). SciPy's BLAS, which Numba loads on
+    a kernel's first call, is loaded first (:func:`blas_libraries`) so that the limit covers it."""
+    from threadpoolctl import threadpool_limits
+
+    blas_libraries()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 class _KernelBlasLimit:
@@ -80,7 +79,7 @@ _KERNEL_BLAS_LIMIT = _KernelBlasLimit()
 def kernel_threads() -> Iterator[None]:
     """The context of every parallel kernel call: Numba hands out the batch's chunks one at a
     time (``parallel_chunksize(1)``) and every BLAS library runs on one thread, in the whole
-    process, while any kernel call runs (counts set back afterwards; about 8 µs per call).
+    process, while any kernel call runs (counts set back afterwards).
 
     The OpenBLAS here ignores a count set from a Python thread other than the main one (tried:
     ``threadpoolctl`` reports the old count after such a call), so from other threads the limit
