@@ -24,8 +24,9 @@ FASTMATH = {"reassoc", "contract", "nsz"}
 # The per-example functions (here, in ``attention.py`` and ``matrix.py``) allocate nothing and
 # are compiled without Numba's runtime (the private flag ``_nrt=False``, Numba 0.68): with it,
 # every view they take (past[t], inner[t-1, s], ...) atomically increments and decrements its
-# array's reference count, which took 15 % of a training step at H = 20 (perf, one thread) and
-# made two threads wait on each other's counts. Numba refuses to compile an allocation in them.
+# array's reference count, which took 11–14 % of a training step at H = 20 on one thread
+# (benchmarks/perf_refcount.py) and made two threads wait on each other's counts. Numba refuses
+# to compile an allocation in them.
 nrt_free = njit(cache=True, fastmath=FASTMATH, _nrt=False)
 
 
