@@ -10,8 +10,10 @@ is timed in a process of its own, one after the other, so that no thread pool of
 beside another's. Prints medians in
 ms (the Numba step with all of Numba's threads and with one), the Numba step's GFLOP/s
 (benchmarks/common.step_flops) and its fraction of a NumPy matmul's GFLOP/s measured in the
-same run, and the speed-ups. Not a test: it asserts nothing
-except that every implementation's loss agrees with the reference's.
+same run, and the speed-ups; then what the issue's targets (20× the reference, 3× the
+fastest framework) would ask of the Numba step, in time and in share of that peak, beside the
+time of the step's products with W alone. Not a test: it asserts nothing except that every
+implementation's loss agrees with the reference's.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
-from common import machine, matmul_peak, median_time, problem, step_flops  # noqa: E402
+from common import machine, matmul_peak, median_time, problem, step_flops, weight_products_time  # noqa: E402
 from frameworks import framework_steps  # noqa: E402
 
 import fastweights_np as fw  # noqa: E402
@@ -93,8 +95,46 @@ def main(argv: list[str] | None = None) -> int:
             f"{dtype:<8}{form:<10}{T:>4}{H:>5} {t_ref * 1e3:>10.2f} {t_nb * 1e3:>8.3f} {t_nb1 * 1e3:>8.3f} "
             f"{t_ref / t_nb:>6.1f} {gflops:>8.1f} {100 * gflops / peaks[dtype]:>5.1f}% {cells} {fastest / t_nb:>9.1f}"
         )
+    print_target_needs(sizes, times, peaks, args.batch)
     print(f"machine at the end: {machine()}")
     return 0
+
+
+TARGETS = (("reference", 20.0), ("fastest framework", 3.0))
+
+
+def print_target_needs(sizes: list[tuple], times: dict, peaks: dict, batch: int) -> None:
+    """What the issue's speed targets ask of the Numba step at each size: the time it must take
+    (20x below the reference's, 3x below the fastest framework's, as measured in this run) and
+    the GFLOP/s that time means (benchmarks/common.step_flops) as a share of the matmul peak
+    measured in this run. A share near or above 100 % is out of reach on this machine: the
+    step's matrix products alone would have to run at or above a large matmul's rate. Beside
+    them, "W products": the time of the step's products with W alone, done by NumPy over the
+    whole batch (common.weight_products_time), a floor under any step built on them."""
+    print(
+        "what the targets need: the numba step's time (ms) for the speed-up, and that as GFLOP/s and % of peak;\n"
+        "'W products': ms of the step's products with W alone, as NumPy products over the whole batch"
+    )
+    header = (
+        f"{'dtype':<8}{'form':<10}{'T':>4}{'H':>5} "
+        + " ".join(f"{f'{factor:g}x {name}':>22} {'GFLOP/s':>8} {'%peak':>6}" for name, factor in TARGETS)
+        + f" {'W products':>10}"
+    )
+    print(header)
+    print("-" * len(header))
+    for size in sizes:
+        dtype, form, T, H = size
+        cfg, *_ = problem(1, 1, H, dtype, form)
+        flops = step_flops(cfg, batch, T)
+        theirs = [times[n][size] for n in FRAMEWORKS if times.get(n, {}).get(size) is not None]
+        base = {"reference": times["reference"][size], "fastest framework": min(theirs, default=math.nan)}
+        cells = []
+        for name, factor in TARGETS:
+            needed = base[name] / factor
+            gflops = flops / needed / 1e9
+            cells.append(f"{needed * 1e3:>22.3f} {gflops:>8.1f} {100 * gflops / peaks[dtype]:>5.1f}%")
+        floor = weight_products_time(batch, T, H, dtype)
+        print(f"{dtype:<8}{form:<10}{T:>4}{H:>5} " + " ".join(cells) + f" {floor * 1e3:>10.3f}")
 
 
 def worker_time(args, name: str, dtype: str, form: str, T: int, H: int) -> float | None:

@@ -70,6 +70,32 @@ def matmul_peak(dtype: str, n: int = 1024, repeats: int = 15) -> float:
     return 2 * n**3 / median_time(lambda: a @ b, repeats, budget_s=5.0) / 1e9
 
 
+def weight_products_time(batch: int, steps: int, hidden: int, dtype: str) -> float:
+    """Seconds (median) of the matrix products with W that every implementation of one training
+    step does, alone, as NumPy products over the whole batch: W h_{t-1} forward and Wᵀ dz_t
+    backward (2T products of (B, H) by (H, H), which run one after the other, since each step
+    needs the last), and dW as one (H, BT) by (BT, H) product; with NumPy's BLAS on all its
+    threads and on one, the faster. A floor under a training step built on these products."""
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    h = rng.standard_normal((batch, hidden)).astype(dtype)
+    W = rng.standard_normal((hidden, hidden)).astype(dtype)
+    out = np.empty((batch, hidden), dtype)
+    rows = rng.standard_normal((batch * steps, hidden)).astype(dtype)
+    dW = np.empty((hidden, hidden), dtype)
+
+    def products() -> None:
+        for _ in range(2 * steps):
+            np.dot(h, W, out)
+        np.dot(rows.T, rows, dW)
+
+    all_threads = median_time(products, 200, budget_s=1.0)
+    with threadpool_limits(limits=1, user_api="blas"):
+        one_thread = median_time(products, 200, budget_s=1.0)
+    return min(all_threads, one_thread)
+
+
 def machine() -> str:
     """One line: CPU model, cores, load average now."""
     cpu = platform.processor() or platform.machine()
