@@ -24,12 +24,15 @@ from fastweights_np.backends.numba.activation import FASTMATH, nrt_free
 from fastweights_np.backends.numba.attention import attention_backward_step, attention_forward_step
 from fastweights_np.backends.numba.matrix import matrix_backward_example, matrix_forward_example
 
-CHUNKS_PER_THREAD = 4
+# Two, not more: fewer chunks make the attention form's per-step products with W bigger. At
+# B = 128, T = 11, float32 on 2 threads, a step with 2 chunks per thread took 0.90–0.93 of the
+# time with 4 in the attention form and the same in the matrix form (benchmarks/bench_chunks.py).
+CHUNKS_PER_THREAD = 2
 
 
 def n_chunks(batch: int) -> int:
-    """How many pieces the batch is cut into: a few per thread (handed out one at a time, so a
-    thread that the OS pauses holds up little), at most one per sequence."""
+    """How many pieces the batch is cut into: two per thread (handed out one at a time, so a
+    thread that the OS pauses holds up only part of the batch), at most one per sequence."""
     return min(batch, CHUNKS_PER_THREAD * get_num_threads())
 
 
