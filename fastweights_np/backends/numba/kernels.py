@@ -25,7 +25,7 @@ from fastweights_np.backends.numba.attention import attention_backward_step, att
 from fastweights_np.backends.numba.matrix import matrix_backward_example, matrix_forward_example
 
 # Two, not more: fewer chunks make the attention form's per-step products with W bigger. At
-# B = 128, T = 11, float32 on 2 threads, a step with 2 chunks per thread took 0.90–0.93 of the
+# B = 128, T = 11, float32 on 2 threads, a step with 2 chunks per thread took 0.89–0.94 of the
 # time with 4 in the attention form and the same in the matrix form (benchmarks/bench_chunks.py).
 CHUNKS_PER_THREAD = 2
 
