@@ -4,13 +4,16 @@
 
 One call of ``fastweights_np.loss_and_grad`` on ``backend="numba"`` at the paper's sizes
 (B = 128, T = 11, I = 37 one-hot, O = 10, S = 1, float32, both forms), with each compiled part
-timed from Python: the input drive (one-hot detection and gather), the forward kernel, the
-readout and its loss, the backward kernel, and the drive's backward (dC, db). "rest" is the
-call minus those parts: the input checks, allocations and the Python glue between them;
-"kept MB" what the call's workspace holds afterwards (``backends/numba/workspace.py``). Every
-part is a median over ``--calls`` calls, in µs; with ``--threads 2 1`` the same in a run with
-Numba on 2 threads and one on 1 thread (NumPy's BLAS on one thread throughout, as
-``fastweights-np train`` runs the backend). Not a test: it asserts nothing.
+timed from Python: the input drive (one-hot detection and gather), the kernel (forward, readout,
+loss and backward of every chunk in one parallel loop, ``kernels.loss_and_grad_kernel``), and the
+drive's backward (dC, db). "rest" is the call minus those parts: the input checks, allocations
+and the Python glue between them; "kept MB" what the call's workspace holds afterwards
+(``backends/numba/workspace.py``). Every part is a median over ``--calls`` calls, in µs; with
+``--threads 2 1`` the same in a run with Numba on 2 threads and one on 1 thread (NumPy's BLAS
+on one thread throughout, as ``fastweights-np train`` runs the backend). At 6c8636a and before,
+the forward kernel, the readout and the backward kernel were separate calls and separate parts
+here: run such a commit (``git worktree add /tmp/old 6c8636a``, ``PYTHONPATH=/tmp/old``) to see
+them. Not a test: it asserts nothing.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ try:  # an older checkout (PYTHONPATH=/tmp/old) may have no workspace yet
 except ImportError:
     thread_workspace = None
 
-PARTS = ("drive_forward", "forward_kernel", "readout_xent", "backward_kernel", "drive_backward")
+PARTS = ("drive_forward", "loss_and_grad_kernel", "drive_backward")
 
 
 def timed(fn: Callable, log: list[float]) -> Callable:
@@ -88,8 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {machine()}")
     print(f"one numba loss_and_grad, B=128 T=11 S=1 float32; µs, medians of {args.calls} calls")
     columns = ("call", *PARTS, "rest", "kept MB")
-    short = {"drive_forward": "drive", "forward_kernel": "forward", "readout_xent": "readout",
-             "backward_kernel": "backward", "drive_backward": "dC,db"}
+    short = {"drive_forward": "drive", "loss_and_grad_kernel": "kernel", "drive_backward": "dC,db"}
     print(f"{'form':<10}{'H':>4}{'threads':>8} " + " ".join(f"{short.get(c, c):>9}" for c in columns))
     with one_blas_thread():
         for form in ("matrix", "attention"):

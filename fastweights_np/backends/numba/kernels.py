@@ -10,9 +10,14 @@ form runs each example's whole sequence in turn (an H×H A_t per example of a wh
 not stay in cache), with per-example products. In both, dW = Σ_{b,t} dz_t h_{t-1}ᵀ is one
 product per chunk at the end. docs/performance.md, "Products with W as BLAS calls per chunk".
 
-One forward and one backward kernel serve both forms (``matrix`` picks one), so each dtype
-compiles two parallel kernels. All arrays are C-contiguous and of one float dtype; arrays
-that a call does not use are passed as (1, 1, 1) placeholders.
+A chunk's forward and backward are functions of their own (:func:`forward_chunk`,
+:func:`backward_chunk`), run by three parallel kernels: :func:`forward_kernel` and
+:func:`backward_kernel` (``sequence_forward`` / ``sequence_backward``, with every option) and
+:func:`loss_and_grad_kernel`, a training step in one parallel loop (forward, readout and loss,
+backward per chunk; in the attention form 0.83–0.93 of the time of the three calls it replaced,
+in the matrix form 0.91–0.97: ``benchmarks/bench_fused.py``). Each serves both forms (``matrix``
+picks one), so each dtype compiles three parallel kernels. All arrays are C-contiguous and of
+one float dtype; arrays that a call does not use are passed as (1, 1, 1) placeholders.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from numba import get_num_threads, njit, prange
 from fastweights_np.backends.numba.activation import FASTMATH, nrt_free
 from fastweights_np.backends.numba.attention import attention_backward_step, attention_forward_step
 from fastweights_np.backends.numba.matrix import matrix_backward_example, matrix_forward_example
+from fastweights_np.backends.numba.readout import check_labels_in_range, readout_rows
 
 # Two, not more: fewer chunks make the attention form's per-step products with W bigger. At
 # B = 128, T = 11, float32 on 2 threads, a step with 2 chunks per thread took 0.89–0.94 of the
@@ -79,6 +85,43 @@ def weight_gradient(ddrive, past, b0, b1, dW):
     np.dot(ddrive[b0:b1].reshape((b1 - b0) * T, H).T, h_prev, dW)
 
 
+@njit(cache=True, fastmath=FASTMATH)
+def forward_chunk(
+    c, n, matrix, drive, W, g, beta, k, power, A0, with_A0, A_T, keep_A_T, inner_steps, layer_norm, ln_preliminary,
+    past, vhat, inv_sigma, inner,
+):
+    """Chunk c of n of :func:`forward_kernel` (its arguments): the sequences ``chunk_rows(c, n, B)``
+    over every time step."""
+    B, T, H = drive.shape
+    b0, b1 = chunk_rows(c, n, B)
+    a = np.empty(H, drive.dtype)
+    if matrix:
+        z = np.empty(H, drive.dtype)
+        A_chunk = np.empty((H, H), drive.dtype)
+        for b in range(b0, b1):
+            A = A_T[b] if keep_A_T else A_chunk
+            if with_A0:
+                A[:, :] = A0[b]
+            else:
+                A[:, :] = 0
+            matrix_forward_example(
+                drive[b], W, g, beta, k, inner_steps, layer_norm, ln_preliminary, A, past[b], vhat[b],
+                inv_sigma[b], inner[b], z, a,
+            )
+    else:
+        w = np.empty(T, drive.dtype)
+        h_prev = np.empty((b1 - b0, H), drive.dtype)
+        z_chunk = np.empty((b1 - b0, H), drive.dtype)
+        WT = W.T
+        for t in range(1, T + 1):
+            gather_states(past, b0, b1, t - 1, h_prev)
+            np.dot(h_prev, WT, z_chunk)  # W h_{t-1} for the chunk
+            attention_forward_step(
+                t, b0, b1, z_chunk, drive, g, beta, k, power, A0, with_A0, inner_steps, layer_norm,
+                ln_preliminary, past, vhat, inv_sigma, inner, a, w,
+            )
+
+
 @njit(cache=True, parallel=True, fastmath=FASTMATH)
 def forward_kernel(
     n,
@@ -114,35 +157,58 @@ def forward_kernel(
     past : (B, T+1, H) with past[:, 0] = h_0; receives h_1..h_T
     vhat, inner : (B, T, S+1, H) and inv_sigma (B, T, S+1): receive the activations' caches
     """
-    B, T, H = drive.shape
     for c in prange(n):
-        b0, b1 = chunk_rows(c, n, B)
-        a = np.empty(H, drive.dtype)
-        if matrix:
-            z = np.empty(H, drive.dtype)
-            A_chunk = np.empty((H, H), drive.dtype)
-            for b in range(b0, b1):
-                A = A_T[b] if keep_A_T else A_chunk
-                if with_A0:
-                    A[:, :] = A0[b]
-                else:
-                    A[:, :] = 0
-                matrix_forward_example(
-                    drive[b], W, g, beta, k, inner_steps, layer_norm, ln_preliminary, A, past[b], vhat[b],
-                    inv_sigma[b], inner[b], z, a,
-                )
-        else:
-            w = np.empty(T, drive.dtype)
-            h_prev = np.empty((b1 - b0, H), drive.dtype)
-            z_chunk = np.empty((b1 - b0, H), drive.dtype)
-            WT = W.T
-            for t in range(1, T + 1):
-                gather_states(past, b0, b1, t - 1, h_prev)
-                np.dot(h_prev, WT, z_chunk)  # W h_{t-1} for the chunk
-                attention_forward_step(
-                    t, b0, b1, z_chunk, drive, g, beta, k, power, A0, with_A0, inner_steps, layer_norm,
-                    ln_preliminary, past, vhat, inv_sigma, inner, a, w,
-                )
+        forward_chunk(
+            c, n, matrix, drive, W, g, beta, k, power, A0, with_A0, A_T, keep_A_T, inner_steps, layer_norm,
+            ln_preliminary, past, vhat, inv_sigma, inner,
+        )
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def backward_chunk(
+    c, n, matrix, dpast, dA, use_dA, A0, with_A0, past, vhat, inv_sigma, inner, W, g, k, power, dpower, inner_steps,
+    layer_norm, ln_preliminary, ddrive, dW, dg, dbeta, dscalars,
+):
+    """Chunk c of n of :func:`backward_kernel` (its arguments): the sequences ``chunk_rows(c, n, B)``,
+    writing dW[c], dg[c], dbeta[c] and dscalars[c]."""
+    B, T, H = ddrive.shape
+    b0, b1 = chunk_rows(c, n, B)
+    scratch = np.empty((5, H), ddrive.dtype)
+    ddecay = 0.0
+    dfast_lr = 0.0
+    if matrix:
+        dA_chunk = np.empty((H, H), ddrive.dtype)
+        A_hist = np.empty((T + 1, H, H), ddrive.dtype)
+        for b in range(b0, b1):
+            D = dA[b] if use_dA else dA_chunk
+            if not use_dA:
+                D[:, :] = 0
+            if with_A0:
+                A_hist[0] = A0[b]
+            else:
+                A_hist[0] = 0
+            dd, df = matrix_backward_example(
+                dpast[b], D, A_hist, past[b], vhat[b], inv_sigma[b], inner[b], W, g, k, inner_steps, layer_norm,
+                ln_preliminary, ddrive[b], dg[c], dbeta[c], scratch,
+            )
+            ddecay += dd
+            dfast_lr += df
+    else:
+        rs = np.empty((2, T), ddrive.dtype)
+        dz_chunk = np.empty((b1 - b0, H), ddrive.dtype)
+        dh_chunk = np.empty((b1 - b0, H), ddrive.dtype)
+        for t in range(T, 0, -1):
+            dd, df = attention_backward_step(
+                t, b0, b1, dpast, past, vhat, inv_sigma, inner, g, k, power, dpower, A0, with_A0, dA,
+                inner_steps, layer_norm, ln_preliminary, ddrive, dz_chunk, dg[c], dbeta[c], scratch, rs,
+            )
+            ddecay += dd
+            dfast_lr += df
+            np.dot(dz_chunk, W, dh_chunk)  # (Wᵀ dz_t)ᵀ for the chunk
+            add_states(dpast, b0, b1, t - 1, dh_chunk)
+    weight_gradient(ddrive, past, b0, b1, dW[c])
+    dscalars[c, 0] = ddecay
+    dscalars[c, 1] = dfast_lr
 
 
 @njit(cache=True, parallel=True, fastmath=FASTMATH)
@@ -188,42 +254,80 @@ def backward_kernel(
     dW : (n, H, H) receives each chunk's sum; dg, dbeta : (n, H) zeros, receive each chunk's sums
     dscalars : (n, 2) float64 zeros, receive each chunk's (dλ, dη)
     """
-    B, T, H = ddrive.shape
     for c in prange(n):
+        backward_chunk(
+            c, n, matrix, dpast, dA, use_dA, A0, with_A0, past, vhat, inv_sigma, inner, W, g, k, power, dpower,
+            inner_steps, layer_norm, ln_preliminary, ddrive, dW, dg, dbeta, dscalars,
+        )
+
+
+@njit(cache=True, parallel=True, fastmath=FASTMATH)
+def loss_and_grad_kernel(
+    n,
+    matrix,
+    drive,
+    W,
+    g,
+    beta,
+    k,
+    power,
+    dpower,
+    inner_steps,
+    layer_norm,
+    ln_preliminary,
+    V,
+    c_out,
+    y,
+    past,
+    vhat,
+    inv_sigma,
+    inner,
+    dpast,
+    dW,
+    dg,
+    dbeta,
+    dscalars,
+    dV,
+    dc,
+    losses,
+):
+    """A training step's core, readout and backward in one parallel loop: each chunk runs
+    :func:`forward_chunk`, the readout and loss of its rows (``readout.readout_rows``), then
+    :func:`backward_chunk`, from h_0 = 0, A_0 = 0, with no final state. Every example's step is
+    independent of the others' until the parameter gradients, which each chunk writes as its own
+    share.
+
+    Parameters
+    ----------
+    n, matrix, drive, W, g, beta, k, power, dpower, inner_steps, ... : as for the two kernels above
+    V (O, H), c_out (O,) : the readout; y (B,) : labels, checked to be in [0, O) before the loop
+    past : (B, T+1, H) with past[:, 0] = 0; vhat, inv_sigma, inner : as for the forward
+    dpast : (B, T+1, H), any contents (each chunk zeroes its rows); on exit dpast[:, 0] = dh_0
+    drive also receives dz_t = dd_t: each chunk overwrites its own rows after its forward has
+        read them, so the step needs no second (B, T, H) array
+    dW (n, H, H), dg, dbeta (n, H) zeros, dscalars (n, 2) float64 zeros : as for the backward
+    dV (n, O, H), dc (n, O), losses (n,) float64 : receive each chunk's share of dV, dc and the loss
+
+    Returns the loss (the sum of ``losses``).
+    """
+    B, T, H = drive.shape
+    check_labels_in_range(y, V.shape[0])
+    none = np.empty((1, 1, 1), drive.dtype)  # A_0, A_T and dA: not used
+    inv_B = 1.0 / B
+    for c in prange(n):
+        forward_chunk(
+            c, n, matrix, drive, W, g, beta, k, power, none, False, none, False, inner_steps, layer_norm,
+            ln_preliminary, past, vhat, inv_sigma, inner,
+        )
         b0, b1 = chunk_rows(c, n, B)
-        scratch = np.empty((5, H), ddrive.dtype)
-        ddecay = 0.0
-        dfast_lr = 0.0
-        if matrix:
-            dA_chunk = np.empty((H, H), ddrive.dtype)
-            A_hist = np.empty((T + 1, H, H), ddrive.dtype)
-            for b in range(b0, b1):
-                D = dA[b] if use_dA else dA_chunk
-                if not use_dA:
-                    D[:, :] = 0
-                if with_A0:
-                    A_hist[0] = A0[b]
-                else:
-                    A_hist[0] = 0
-                dd, df = matrix_backward_example(
-                    dpast[b], D, A_hist, past[b], vhat[b], inv_sigma[b], inner[b], W, g, k, inner_steps, layer_norm,
-                    ln_preliminary, ddrive[b], dg[c], dbeta[c], scratch,
-                )
-                ddecay += dd
-                dfast_lr += df
-        else:
-            rs = np.empty((2, T), ddrive.dtype)
-            dz_chunk = np.empty((b1 - b0, H), ddrive.dtype)
-            dh_chunk = np.empty((b1 - b0, H), ddrive.dtype)
-            for t in range(T, 0, -1):
-                dd, df = attention_backward_step(
-                    t, b0, b1, dpast, past, vhat, inv_sigma, inner, g, k, power, dpower, A0, with_A0, dA,
-                    inner_steps, layer_norm, ln_preliminary, ddrive, dz_chunk, dg[c], dbeta[c], scratch, rs,
-                )
-                ddecay += dd
-                dfast_lr += df
-                np.dot(dz_chunk, W, dh_chunk)  # (Wᵀ dz_t)ᵀ for the chunk
-                add_states(dpast, b0, b1, t - 1, dh_chunk)
-        weight_gradient(ddrive, past, b0, b1, dW[c])
-        dscalars[c, 0] = ddecay
-        dscalars[c, 1] = dfast_lr
+        h_T = np.empty((b1 - b0, H), drive.dtype)
+        dh_T = np.empty((b1 - b0, H), drive.dtype)
+        gather_states(past, b0, b1, T, h_T)
+        losses[c] = readout_rows(h_T, V, c_out, y[b0:b1], inv_B, dh_T, dV[c], dc[c])
+        dpast[b0:b1] = 0
+        add_states(dpast, b0, b1, T, dh_T)
+        backward_chunk(
+            c, n, matrix, dpast, none, False, none, False, past, vhat, inv_sigma, inner, W, g, k, power, dpower,
+            inner_steps, layer_norm, ln_preliminary, drive, dW, dg, dbeta, dscalars,
+        )
+    return losses.sum()

@@ -1,5 +1,6 @@
-"""The readout and loss of ``loss_and_grad`` in one compiled pass: logits = V h_T + c, softmax
-cross-entropy averaged over the batch, and their backward.
+"""The readout and loss of ``loss_and_grad``, compiled: logits = V h_T + c, softmax
+cross-entropy averaged over the batch, and their backward, for the rows of one chunk of the
+batch (``kernels.loss_and_grad_kernel`` runs it between a chunk's forward and backward).
 
 The same math as the reference's ops (:func:`fastweights_np.ops.affine_forward`,
 :func:`fastweights_np.ops.softmax_xent_forward` and their backward; docs/math.md §2.1, §2.4),
@@ -15,10 +16,10 @@ m, as the reference never does (a 5e-9 loss from logits near 1e4:
 tests/test_numba_backend.py::test_confident_prediction_with_large_logits_keeps_its_loss_digits).
 
 At the paper's sizes (B = 128, O = 10) these are a few hundred thousand operations, which the
-NumPy ops spend most of their time calling; here they cost one call: the products V h, Vᵀ dl
-and dl hᵀ as three BLAS calls for the batch (until 777d948 they were loops per example, which
-without ``fastmath`` do not vectorise the dot products; `bench_call_parts.py` "readout"
-41 / 61 / 101 µs → 30 / 45 / 60 µs at H = 20 / 50 / 100), the softmax per example.
+NumPy ops spend most of their time calling; here the products V h, Vᵀ dl and dl hᵀ are three
+BLAS calls for a chunk's rows (until 777d948 they were loops per example, which without
+``fastmath`` do not vectorise the dot products; `bench_call_parts.py` "readout" 41 / 61 / 101 µs
+→ 30 / 45 / 60 µs at H = 20 / 50 / 100, for the whole batch), the softmax per example.
 """
 
 from __future__ import annotations
@@ -30,10 +31,23 @@ from numba import njit
 
 
 @njit(cache=True)
-def readout_xent(h, V, c, y, dh, dV, dc):
-    """Loss (float) of logits = V h + c against labels ``y``; writes dh, dV, dc.
+def check_labels_in_range(y, O):
+    """Raise ValueError if a label is outside [0, O) (the loops below do no bounds checks)."""
+    for b in range(y.shape[0]):
+        if y[b] < 0 or y[b] >= O:
+            raise ValueError("loss_and_grad: a label is outside [0, O)")
 
-    h (B, H), V (O, H), c (O,), y (B,) integers in [0, O); dh (B, H), dV (O, H), dc (O,).
+
+# fastmath=False stated, not left to the default: a function without the option that a
+# fastmath kernel calls is compiled with the kernel's flags (numba/numba#7168), and
+# reassociation undoes the bracket above (the pinned test failed at relative 5e-9 that way).
+@njit(cache=True, fastmath=False)
+def readout_rows(h, V, c, y, inv_B, dh, dV, dc):
+    """The loss and its backward for the rows of a batch of B (``inv_B`` = 1/B): returns the
+    rows' share of the batch-mean loss of logits = V h + c against labels ``y`` and writes their
+    dh and their shares of dV, dc. h (rows, H), V (O, H), c (O,), y (rows,) integers in [0, O)
+    (unchecked here: :func:`check_labels_in_range` runs before), dh (rows, H), dV (O, H), dc (O,).
+
     The three products with V and h are BLAS calls (SciPy's, as in the kernels); the softmax
     and its gradient run per example, in float64.
     """
@@ -44,10 +58,7 @@ def readout_xent(h, V, c, y, dh, dV, dc):
     logits = np.empty(O, np.float64)
     dc[:] = 0
     total = 0.0
-    inv_B = 1.0 / B
     for b in range(B):
-        if y[b] < 0 or y[b] >= O:
-            raise ValueError("readout_xent: a label is outside [0, O)")
         k = 0
         for o in range(O):
             logits[o] = Vh[b, o] + c[o]

@@ -20,8 +20,7 @@ from fastweights_np.backends import BackendCache
 from fastweights_np.backends.numba.activation import scalars
 from fastweights_np.backends.numba.arrays import contiguous, placeholder, powers
 from fastweights_np.backends.numba.inputs import InputCache, drive_backward, drive_forward
-from fastweights_np.backends.numba.kernels import backward_kernel, forward_kernel, n_chunks
-from fastweights_np.backends.numba.readout import readout_xent
+from fastweights_np.backends.numba.kernels import backward_kernel, forward_kernel, loss_and_grad_kernel, n_chunks
 from fastweights_np.backends.numba.threads import kernel_threads
 from fastweights_np.backends.numba.workspace import FRESH, Fresh, Workspace, thread_workspace
 from fastweights_np.config import FastWeightsConfig
@@ -257,22 +256,64 @@ def loss_and_grad(
     decay: float | None = None,
     fast_lr: float | None = None,
 ) -> tuple[float, dict]:
-    """:func:`fastweights_np.model.loss_and_grad_unchecked` in one call: the core's forward,
-    the readout V h_T + c and softmax cross-entropy with their backward (``readout.py``), then
-    the core's backward, skipping what the loss does not need (the final A, dx)."""
+    """:func:`fastweights_np.model.loss_and_grad_unchecked` in one parallel kernel
+    (``kernels.loss_and_grad_kernel``): per chunk of the batch the core's forward, the readout
+    V h_T + c with softmax cross-entropy and its backward (``readout.py``), then the core's
+    backward, skipping what the loss does not need (the final A, dx). The drive's forward and
+    backward (C x_t + b, dC, db) run before and after it."""
     require_shapes(params, x, cfg)
     memory = thread_workspace()
-    with kernel_threads():  # once for the whole call (the readout calls BLAS too)
-        past, _, cache = core_forward(params, x, cfg, None, decay, fast_lr, final_A=False, memory=memory)
-        dtype = cfg.np_dtype
-        V, c = contiguous(params["V"], dtype), contiguous(params["c"], dtype)
-        # the readout's arrays are contiguous: h_T and dh_T are copies, not views of past, dpast
-        h_T = np.ascontiguousarray(past[:, -1])
-        dh_T, dV, dc = np.empty_like(h_T), np.empty_like(V), np.empty_like(c)
-        loss = readout_xent(h_T, V, c, np.asarray(y, np.intp), dh_T, dV, dc)
-        dpast = memory.zeros("dpast", past.shape, dtype)
-        dpast[:, -1] = dh_T
-        core_grads, _, _ = core_backward(dpast, None, cache, need_dx=False, memory=memory)
-    grads = {name: core_grads[name] for name in CORE_PARAM_NAMES}
-    grads.update(V=dV, c=dc, decay=core_grads["decay"], fast_lr=core_grads["fast_lr"])
-    return loss, grads
+    dtype = cfg.np_dtype
+    lam = cfg.decay if decay is None else decay
+    eta = cfg.fast_lr if fast_lr is None else fast_lr
+    B, T, _ = x.shape
+    H, S = cfg.hidden_size, cfg.inner_steps
+    O = cfg.output_size
+    W, C, b, g, beta = (contiguous(params[name], dtype) for name in CORE_PARAM_NAMES)
+    V, c = contiguous(params["V"], dtype), contiguous(params["c"], dtype)
+    power, dpower = powers(lam, T, dtype)
+    n = n_chunks(B)
+    past = memory.empty("past", (B, T + 1, H), dtype)
+    past[:, 0] = 0
+    dW = memory.empty("dW", (n, H, H), dtype)
+    dg = memory.zeros("dg", (n, H), dtype)
+    dbeta = memory.zeros("dbeta", (n, H), dtype)
+    dscalars = memory.zeros("dscalars", (n, 2), np.dtype(np.float64))
+    dV = memory.empty("dV", (n, O, H), dtype)
+    dc = memory.empty("dc", (n, O), dtype)
+    with kernel_threads():  # once for the whole call (the drive's backward calls BLAS too)
+        drive, inputs = drive_forward(contiguous(x, dtype), C, b, memory)
+        loss = loss_and_grad_kernel(
+            n,
+            cfg.form == "matrix",
+            drive,
+            W,
+            g,
+            beta,
+            scalars(lam, eta, cfg.ln_eps, H, dtype),
+            power,
+            dpower,
+            S,
+            cfg.layer_norm,
+            cfg.ln_preliminary,
+            V,
+            c,
+            np.asarray(y, np.intp),
+            past,
+            memory.empty("vhat", (B, T, S + 1, H), dtype),
+            memory.empty("inv_sigma", (B, T, S + 1), dtype),
+            memory.empty("inner", (B, T, S + 1, H), dtype),
+            memory.empty("dpast", past.shape, dtype),
+            dW,
+            dg,
+            dbeta,
+            dscalars,
+            dV,
+            dc,
+            memory.empty("losses", (n,), np.dtype(np.float64)),
+        )
+        _, dC, db = drive_backward(drive, inputs, need_dx=False)  # drive now holds dz_t
+    grads = {"W": dW.sum(axis=0), "C": dC, "b": db, "g": dg.sum(axis=0), "beta": dbeta.sum(axis=0)}
+    grads.update(V=dV.sum(axis=0), c=dc.sum(axis=0))
+    grads.update(decay=float(dscalars[:, 0].sum()), fast_lr=float(dscalars[:, 1].sum()))
+    return float(loss), grads
