@@ -1,5 +1,6 @@
 """Arrays as the compiled kernels take them: C-contiguous, writeable, of one float dtype, so
-that each dtype compiles one signature; and placeholders for the arguments a call does not use."""
+that each dtype compiles one signature; placeholders for the arguments a call does not use; and
+the per-chunk gradient arrays of the backward kernels, with their sum."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import functools
 
 import numpy as np
 
+from fastweights_np.backends.numba.workspace import Fresh, Workspace
 from fastweights_np.cores.fast_weights.memory import decay_powers
 
 
@@ -35,3 +37,26 @@ def powers(decay: float, steps: int, dtype: np.dtype) -> tuple[np.ndarray, np.nd
     each call gets its own copies, as they end up in forward caches that callers hold."""
     power, dpower = _powers(float(decay), int(steps), np.dtype(dtype))
     return power.copy(), dpower.copy()
+
+
+def chunk_gradient_arrays(
+    memory: Workspace | Fresh, n: int, H: int, dtype: np.dtype
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(dW, dg, dbeta, dscalars) from ``memory``: each of the n chunks' share of dW, dg, dβ and
+    (dλ, dη), as the backward kernels take them (dg, dbeta, dscalars zeroed)."""
+    dW = memory.empty("dW", (n, H, H), dtype)
+    dg = memory.zeros("dg", (n, H), dtype)
+    dbeta = memory.zeros("dbeta", (n, H), dtype)
+    dscalars = memory.zeros("dscalars", (n, 2), np.dtype(np.float64))
+    return dW, dg, dbeta, dscalars
+
+
+def summed_chunk_gradients(dW: np.ndarray, dg: np.ndarray, dbeta: np.ndarray, dscalars: np.ndarray) -> dict:
+    """W, g, beta (new arrays), decay and fast_lr (floats): the chunks' shares added up."""
+    return {
+        "W": dW.sum(axis=0),
+        "g": dg.sum(axis=0),
+        "beta": dbeta.sum(axis=0),
+        "decay": float(dscalars[:, 0].sum()),
+        "fast_lr": float(dscalars[:, 1].sum()),
+    }

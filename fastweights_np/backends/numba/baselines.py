@@ -26,11 +26,12 @@ import numpy as np
 
 from fastweights_np.backends import BackendCache
 from fastweights_np.backends.numba.activation import scalars
-from fastweights_np.backends.numba.arrays import contiguous, placeholder
+from fastweights_np.backends.numba.arrays import chunk_gradient_arrays, contiguous, placeholder, summed_chunk_gradients
 from fastweights_np.backends.numba.inputs import InputCache, drive_backward, drive_forward
 from fastweights_np.backends.numba.kernels import backward_kernel, forward_kernel, n_chunks
 from fastweights_np.backends.numba.lstm import lstm_backward_kernel, lstm_forward_kernel
 from fastweights_np.backends.numba.threads import kernel_threads
+from fastweights_np.backends.numba.workspace import FRESH
 from fastweights_np.cores.irnn import IRNNConfig, IRNNState
 from fastweights_np.cores.lstm import LSTMConfig, LSTMState
 from fastweights_np.cores.preactivation import config_drive_forward, input_drive_backward
@@ -148,17 +149,15 @@ def irnn_backward(dpast: np.ndarray, dstate: IRNNState | None, cache: IRNNCache)
         dpast[:, -1] += dstate.h
     n = n_chunks(B)
     ddrive = np.empty((B, T1 - 1, H), dtype)
-    dW = np.zeros((n, H, H), dtype)
-    dg = np.zeros((n, H), dtype)
-    dbeta = np.zeros((n, H), dtype)
+    dW, dg, dbeta, dscalars = chunk_gradient_arrays(FRESH, n, H, dtype)
     unused = placeholder(3, dtype)
     with kernel_threads():
         backward_kernel(
             n, False, dpast, unused, False, unused, False, past, vhat, inv_sigma, inner, W, g, k, power, power, 0,
-            False, cfg.layer_norm, ddrive, dW, dg, dbeta, np.zeros((n, 2)),
+            False, cfg.layer_norm, ddrive, dW, dg, dbeta, dscalars,
         )
-    dx, dC, db = drive_backward(ddrive, inputs, need_dx=True)
-    grads = {"W": dW.sum(axis=0), "C": dC, "b": db, "g": dg.sum(axis=0), "beta": dbeta.sum(axis=0)}
+    grads = summed_chunk_gradients(dW, dg, dbeta, dscalars)
+    dx, grads["C"], grads["b"] = drive_backward(ddrive, inputs, need_dx=True)
     return {name: grads[name] for name in names}, dx, (IRNNState(dpast[:, 0]) if with_state0 else None)
 
 

@@ -289,7 +289,6 @@ def loss_and_grad_kernel(
     dscalars,
     dV,
     dc,
-    losses,
 ):
     """A training step's core, readout and backward in one parallel loop: each chunk runs
     :func:`forward_chunk`, the readout and loss of its rows (``readout.readout_rows``), then
@@ -306,14 +305,15 @@ def loss_and_grad_kernel(
     drive also receives dz_t = dd_t: each chunk overwrites its own rows after its forward has
         read them, so the step needs no second (B, T, H) array
     dW (n, H, H), dg, dbeta (n, H) zeros, dscalars (n, 2) float64 zeros : as for the backward
-    dV (n, O, H), dc (n, O), losses (n,) float64 : receive each chunk's share of dV, dc and the loss
+    dV (n, O, H), dc (n, O) : receive each chunk's share of dV and dc
 
-    Returns the loss (the sum of ``losses``).
+    Returns the loss (the sum of the chunks' shares).
     """
     B, T, H = drive.shape
     check_labels_in_range(y, V.shape[0])
     none = np.empty((1, 1, 1), drive.dtype)  # A_0, A_T and dA: not used
     inv_B = 1.0 / B
+    losses = np.empty(n, np.float64)
     for c in prange(n):
         forward_chunk(
             c, n, matrix, drive, W, g, beta, k, power, none, False, none, False, inner_steps, layer_norm,

@@ -35,7 +35,7 @@ def check_labels_in_range(y, O):
     """Raise ValueError if a label is outside [0, O) (the loops below do no bounds checks)."""
     for b in range(y.shape[0]):
         if y[b] < 0 or y[b] >= O:
-            raise ValueError("loss_and_grad: a label is outside [0, O)")
+            raise ValueError("y: a label is outside [0, O), O = output_size (the rows of V)")
 
 
 # fastmath=False stated, not left to the default: a function without the option that a

@@ -18,7 +18,13 @@ import numpy as np
 
 from fastweights_np.backends import BackendCache
 from fastweights_np.backends.numba.activation import scalars
-from fastweights_np.backends.numba.arrays import contiguous, placeholder, powers
+from fastweights_np.backends.numba.arrays import (
+    chunk_gradient_arrays,
+    contiguous,
+    placeholder,
+    powers,
+    summed_chunk_gradients,
+)
 from fastweights_np.backends.numba.inputs import InputCache, drive_backward, drive_forward
 from fastweights_np.backends.numba.kernels import backward_kernel, forward_kernel, loss_and_grad_kernel, n_chunks
 from fastweights_np.backends.numba.threads import kernel_threads
@@ -75,6 +81,32 @@ def require_shapes(params: object, x: object, cfg: FastWeightsConfig) -> None:
         check_float_array("x", x, (None, None, cfg.input_size), cfg.np_dtype)
 
 
+def step_scalars(
+    cfg: FastWeightsConfig, T: int, decay: float | None, fast_lr: float | None
+) -> tuple[float, float, np.ndarray, np.ndarray, np.ndarray]:
+    """(λ, η, k, power, dpower) of a call: cfg's λ and η unless overridden, the kernels' scalar
+    array ``k`` (``activation.scalars``) and λ^k, k λ^(k-1) for k = 0..T (``arrays.powers``)."""
+    dtype = cfg.np_dtype
+    lam = cfg.decay if decay is None else decay
+    eta = cfg.fast_lr if fast_lr is None else fast_lr
+    power, dpower = powers(lam, T, dtype)
+    return lam, eta, scalars(lam, eta, cfg.ln_eps, cfg.hidden_size, dtype), power, dpower
+
+
+def state_arrays(
+    memory: Workspace | Fresh, cfg: FastWeightsConfig, B: int, T: int, h0: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(past, vhat, inv_sigma, inner) from ``memory`` for the forward to fill, past[:, 0] = h_0
+    (zero when ``h0`` is None); shapes as in ``kernels.forward_kernel``."""
+    dtype, H, S = cfg.np_dtype, cfg.hidden_size, cfg.inner_steps
+    past = memory.empty("past", (B, T + 1, H), dtype)
+    past[:, 0] = 0 if h0 is None else h0
+    vhat = memory.empty("vhat", (B, T, S + 1, H), dtype)
+    inv_sigma = memory.empty("inv_sigma", (B, T, S + 1), dtype)
+    inner = memory.empty("inner", (B, T, S + 1, H), dtype)
+    return past, vhat, inv_sigma, inner
+
+
 def core_forward(
     params: dict[str, np.ndarray],
     x: np.ndarray,
@@ -88,21 +120,14 @@ def core_forward(
     """Run the forward kernel on checked inputs. Returns (past (B, T+1, H), A_T or None, cache);
     past and the cache's arrays come from ``memory`` (``workspace.py``), A_T is always new."""
     dtype = cfg.np_dtype
-    lam = cfg.decay if decay is None else decay
-    eta = cfg.fast_lr if fast_lr is None else fast_lr
     B, T, _ = x.shape
     H, S = cfg.hidden_size, cfg.inner_steps
     matrix = cfg.form == "matrix"
     W, C, b, g, beta = (contiguous(params[name], dtype) for name in CORE_PARAM_NAMES)
     drive, inputs = drive_forward(contiguous(x, dtype), C, b, memory)
-    k = scalars(lam, eta, cfg.ln_eps, H, dtype)
-    power, dpower = powers(lam, T, dtype)
+    lam, eta, k, power, dpower = step_scalars(cfg, T, decay, fast_lr)
     A0 = None if state0 is None else contiguous(state0.A, dtype)
-    past = memory.empty("past", (B, T + 1, H), dtype)
-    past[:, 0] = 0 if state0 is None else state0.h
-    vhat = memory.empty("vhat", (B, T, S + 1, H), dtype)
-    inner = memory.empty("inner", (B, T, S + 1, H), dtype)
-    inv_sigma = memory.empty("inv_sigma", (B, T, S + 1), dtype)
+    past, vhat, inv_sigma, inner = state_arrays(memory, cfg, B, T, None if state0 is None else state0.h)
     keep_A_T = matrix and final_A
     A_T = np.empty((B, H, H), dtype) if keep_A_T else placeholder(3, dtype)
     with kernel_threads():
@@ -151,7 +176,7 @@ def core_backward(
     B, T1, H = past.shape
     T = T1 - 1
     matrix = cfg.form == "matrix"
-    grads: dict = {"decay": 0.0, "fast_lr": 0.0}
+    memory_scalars = (0.0, 0.0)  # (dλ, dη) through the final A of the attention form
     dpast[:, 0] = 0
     if matrix:
         use_dA = A0 is not None or dA_T is not None
@@ -162,15 +187,12 @@ def core_backward(
         if dA_T is not None:
             dpast_A, ddecay, dfast_lr, dA0_memory = attention_memory_backward(dA_T, memory_cache)
             dpast[:, :T] += dpast_A
-            grads.update(decay=ddecay, fast_lr=dfast_lr)
+            memory_scalars = (ddecay, dfast_lr)
             if dA0_memory is not None:
                 dA += dA0_memory
     n = n_chunks(B)
     ddrive = memory.empty("drive", (B, T, H), dtype)  # the forward's drive is dead: its buffer takes dd
-    dW = memory.empty("dW", (n, H, H), dtype)
-    dg = memory.zeros("dg", (n, H), dtype)
-    dbeta = memory.zeros("dbeta", (n, H), dtype)
-    dscalars = memory.zeros("dscalars", (n, 2), np.dtype(np.float64))
+    dW, dg, dbeta, dscalars = chunk_gradient_arrays(memory, n, H, dtype)
     with kernel_threads():
         backward_kernel(
             n,
@@ -198,12 +220,10 @@ def core_backward(
             dbeta,
             dscalars,
         )
+    grads = summed_chunk_gradients(dW, dg, dbeta, dscalars)
+    grads["decay"] += memory_scalars[0]
+    grads["fast_lr"] += memory_scalars[1]
     dx, grads["C"], grads["b"] = drive_backward(ddrive, inputs, need_dx)
-    grads["W"] = dW.sum(axis=0)
-    grads["g"] = dg.sum(axis=0)
-    grads["beta"] = dbeta.sum(axis=0)
-    grads["decay"] += float(dscalars[:, 0].sum())
-    grads["fast_lr"] += float(dscalars[:, 1].sum())
     dstate0 = None if A0 is None else FastWeightsState(dpast[:, 0], dA)
     return {name: grads[name] for name in (*CORE_PARAM_NAMES, "decay", "fast_lr")}, dx, dstate0
 
@@ -264,56 +284,24 @@ def loss_and_grad(
     require_shapes(params, x, cfg)
     memory = thread_workspace()
     dtype = cfg.np_dtype
-    lam = cfg.decay if decay is None else decay
-    eta = cfg.fast_lr if fast_lr is None else fast_lr
     B, T, _ = x.shape
-    H, S = cfg.hidden_size, cfg.inner_steps
-    O = cfg.output_size
+    H, O = cfg.hidden_size, cfg.output_size
     W, C, b, g, beta = (contiguous(params[name], dtype) for name in CORE_PARAM_NAMES)
     V, c = contiguous(params["V"], dtype), contiguous(params["c"], dtype)
-    power, dpower = powers(lam, T, dtype)
+    _, _, k, power, dpower = step_scalars(cfg, T, decay, fast_lr)
+    past, vhat, inv_sigma, inner = state_arrays(memory, cfg, B, T, None)
     n = n_chunks(B)
-    past = memory.empty("past", (B, T + 1, H), dtype)
-    past[:, 0] = 0
-    dW = memory.empty("dW", (n, H, H), dtype)
-    dg = memory.zeros("dg", (n, H), dtype)
-    dbeta = memory.zeros("dbeta", (n, H), dtype)
-    dscalars = memory.zeros("dscalars", (n, 2), np.dtype(np.float64))
+    dW, dg, dbeta, dscalars = chunk_gradient_arrays(memory, n, H, dtype)
     dV = memory.empty("dV", (n, O, H), dtype)
     dc = memory.empty("dc", (n, O), dtype)
     with kernel_threads():  # once for the whole call (the drive's backward calls BLAS too)
         drive, inputs = drive_forward(contiguous(x, dtype), C, b, memory)
         loss = loss_and_grad_kernel(
-            n,
-            cfg.form == "matrix",
-            drive,
-            W,
-            g,
-            beta,
-            scalars(lam, eta, cfg.ln_eps, H, dtype),
-            power,
-            dpower,
-            S,
-            cfg.layer_norm,
-            cfg.ln_preliminary,
-            V,
-            c,
-            np.asarray(y, np.intp),
-            past,
-            memory.empty("vhat", (B, T, S + 1, H), dtype),
-            memory.empty("inv_sigma", (B, T, S + 1), dtype),
-            memory.empty("inner", (B, T, S + 1, H), dtype),
-            memory.empty("dpast", past.shape, dtype),
-            dW,
-            dg,
-            dbeta,
-            dscalars,
-            dV,
-            dc,
-            memory.empty("losses", (n,), np.dtype(np.float64)),
+            n, cfg.form == "matrix", drive, W, g, beta, k, power, dpower, cfg.inner_steps, cfg.layer_norm,
+            cfg.ln_preliminary, V, c, np.asarray(y, np.intp), past, vhat, inv_sigma, inner,
+            memory.empty("dpast", past.shape, dtype), dW, dg, dbeta, dscalars, dV, dc,
         )
         _, dC, db = drive_backward(drive, inputs, need_dx=False)  # drive now holds dz_t
-    grads = {"W": dW.sum(axis=0), "C": dC, "b": db, "g": dg.sum(axis=0), "beta": dbeta.sum(axis=0)}
-    grads.update(V=dV.sum(axis=0), c=dc.sum(axis=0))
-    grads.update(decay=float(dscalars[:, 0].sum()), fast_lr=float(dscalars[:, 1].sum()))
-    return float(loss), grads
+    grads = summed_chunk_gradients(dW, dg, dbeta, dscalars)
+    grads.update(C=dC, b=db, V=dV.sum(axis=0), c=dc.sum(axis=0))
+    return float(loss), {name: grads[name] for name in (*CORE_PARAM_NAMES, "V", "c", "decay", "fast_lr")}
