@@ -14,8 +14,8 @@ A chunk's forward and backward are functions of their own (:func:`forward_chunk`
 :func:`backward_chunk`), run by three parallel kernels: :func:`forward_kernel` and
 :func:`backward_kernel` (``sequence_forward`` / ``sequence_backward``, with every option) and
 :func:`loss_and_grad_kernel`, a training step in one parallel loop (forward, readout and loss,
-backward per chunk; in the attention form 0.83–0.93 of the time of the three calls it replaced,
-in the matrix form 0.91–0.97: ``benchmarks/bench_fused.py``). Each serves both forms (``matrix``
+backward per chunk; in the attention form 0.83–0.98 of the time of the three calls it replaced,
+in the matrix form 0.91–0.99, over three runs of ``benchmarks/bench_fused.py``). Each serves both forms (``matrix``
 picks one), so each dtype compiles three parallel kernels. All arrays are C-contiguous and of
 one float dtype; arrays that a call does not use are passed as (1, 1, 1) placeholders.
 """
