@@ -3,15 +3,16 @@
 with backpropagation through time written by hand and checked against finite differences.
 """
 
-from fastweights_np.config import FastWeightsConfig
-from fastweights_np.cores.fast_weights import FastWeightsState, sequence_backward, sequence_forward
-from fastweights_np.cores.registry import CORE_NAMES, get_core
-from fastweights_np.model import hidden_states, loss_and_grad
-from fastweights_np.params import init_params, load_params, param_shapes, save_params
+from fastweights_np.backends import BACKENDS, get_core
+from fastweights_np.cores.fast_weights import FastWeightsConfig, FastWeightsState, sequence_backward, sequence_forward
+from fastweights_np.cores.registry import CORE_NAMES
+from fastweights_np.models.canonical import hidden_states, init_params, loss_and_grad, param_shapes
+from fastweights_np.models.files import load_params, save_params
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BACKENDS",
     "CORE_NAMES",
     "FastWeightsConfig",
     "FastWeightsState",

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 DTYPES = ("float32", "float64")
+LEGACY_BACKEND_FIELD = "backend"
 
 Config = TypeVar("Config", bound="ConfigRecord")
 
@@ -82,10 +83,15 @@ class ConfigRecord:
 
     @classmethod
     def from_json(cls: type[Config], text: str) -> Config:
-        """Inverse of :meth:`to_json`; unknown or missing fields raise ``ValueError``."""
+        """Inverse of :meth:`to_json`; unknown or missing fields raise ``ValueError``.
+
+        A "backend" field, which files written before the backend became a run-time choice
+        hold, is dropped: it said how the numbers were computed, not what was computed.
+        """
         fields = json.loads(text)
         if not isinstance(fields, dict):
             raise ValueError(f"config JSON must be an object, got {type(fields).__name__}")
+        fields.pop(LEGACY_BACKEND_FIELD, None)
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(fields) - known)
         if unknown:

@@ -40,8 +40,8 @@ from functools import partial
 
 import numpy as np
 
-from fastweights_np.config import FastWeightsConfig
-from fastweights_np.model import check_inputs, loss_and_grad_unchecked, loss_forward
+from fastweights_np.cores.fast_weights.config import FastWeightsConfig
+from fastweights_np.models.canonical import check_inputs, loss_and_grad_unchecked, loss_forward
 from fastweights_np.validation import check_labels
 
 Tensors = dict[str, np.ndarray]

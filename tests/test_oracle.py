@@ -5,11 +5,11 @@ import json
 
 import numpy as np
 import pytest
-from naive_fast_weights import naive_run
 
 from fastweights_np import FastWeightsConfig, hidden_states, loss_and_grad
 from fastweights_np.cli import main
-from fastweights_np.config import ACTIVATIONS, TIMINGS
+from fastweights_np.cores.fast_weights.config import ACTIVATIONS, TIMINGS
+from fastweights_np.naive import naive_run
 from fastweights_np.optim import AdamConfig, adam_init, adam_step
 from fastweights_np.oracle import (
     FORMAT_VERSION,
@@ -24,7 +24,7 @@ from fastweights_np.oracle import (
     read_manifest,
     save_golden,
 )
-from fastweights_np.params import PARAM_NAMES
+from fastweights_np.models.canonical import PARAM_NAMES
 
 CFG = FastWeightsConfig(input_size=4, hidden_size=6, output_size=3, inner_steps=2)
 

@@ -1,6 +1,6 @@
 """The public variants (fast_weight_timing, activation): equations, gradients, state semantics.
 
-Each variant is checked (1) against tests/naive_fast_weights.py, an independent per-sequence
+Each variant is checked (1) against fastweights_np/naive.py, an independent per-sequence
 loop written from docs/variants.md, in both forms; (2) against central finite differences at
 the model level and at the sequence level with a carried state; (3) for the run-splitting
 property that defines the carried state (h_T, A_T).
@@ -12,19 +12,19 @@ import json
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from helpers_steps import attention_step_backward, attention_step_forward
 from hypothesis import strategies as st
-from naive_fast_weights import naive_run
 
 from fastweights_np import FastWeightsConfig, init_params, loss_and_grad
-from fastweights_np.config import ACTIVATIONS, TIMINGS
+from fastweights_np.cores.fast_weights.config import ACTIVATIONS, TIMINGS
 from fastweights_np.cores.fast_weights import FastWeightsState, sequence_backward, sequence_forward
 from fastweights_np.cores.fast_weights.memory import (
     attention_read_with_write_backward,
     attention_read_with_write_forward,
 )
 from fastweights_np.cores.fast_weights.sequence import sequence_inner_states
-from fastweights_np.cores.fast_weights.step import attention_step_backward, attention_step_forward
 from fastweights_np.gradcheck import check_gradients, check_model, check_op
+from fastweights_np.naive import naive_loss, naive_run
 from fastweights_np.ops import tanh_backward, tanh_forward
 
 FORMS = ("matrix", "attention")
@@ -48,12 +48,13 @@ def _cfg(**kw):
 # ------------------------------------------------------------------------------ config
 def test_defaults_are_the_paper():
     cfg = _cfg()
-    assert (cfg.fast_weight_timing, cfg.activation, cfg.backend) == ("paper", "relu", "numpy")
+    assert (cfg.fast_weight_timing, cfg.activation) == ("paper", "relu")
+    assert not hasattr(cfg, "backend")  # which code computes the model is a run-time choice
 
 
 @pytest.mark.parametrize(
     "field, value",
-    [("fast_weight_timing", "late"), ("fast_weight_timing", None), ("activation", "sigmoid"), ("backend", "torch")],
+    [("fast_weight_timing", "late"), ("fast_weight_timing", None), ("activation", "sigmoid")],
 )
 def test_bad_variant_values_name_the_field(field, value):
     with pytest.raises(ValueError, match=field):
@@ -62,8 +63,10 @@ def test_bad_variant_values_name_the_field(field, value):
 
 def test_config_json_without_the_new_fields_loads_the_defaults():
     old = json.loads(_cfg().to_json())
-    for name in ("fast_weight_timing", "activation", "backend"):
+    for name in ("fast_weight_timing", "activation"):
         del old[name]
+    assert FastWeightsConfig.from_json(json.dumps(old)) == _cfg()
+    old["backend"] = "numba"  # files written while the backend was a config field: it is dropped
     assert FastWeightsConfig.from_json(json.dumps(old)) == _cfg()
     cfg = _cfg(fast_weight_timing="lagged", activation="tanh")
     assert FastWeightsConfig.from_json(cfg.to_json()) == cfg
@@ -86,6 +89,14 @@ def test_sequence_matches_the_naive_equations(timing, activation, form):
         np.testing.assert_allclose(sequence_inner_states(cache), want[1], rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(state.h, want[2], rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(state.A, want[3], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("timing, activation", list(itertools.product(TIMINGS, ACTIVATIONS)))
+def test_loss_matches_the_naive_model(timing, activation):
+    cfg = _cfg(fast_weight_timing=timing, activation=activation)
+    params, x, y, _ = _problem(cfg, B=3, T=5)
+    loss, _ = loss_and_grad(params, x, y, cfg)
+    assert loss == pytest.approx(naive_loss(params, x, y, cfg)[0], rel=1e-12, abs=1e-14)
 
 
 def test_the_timings_differ_from_each_other():

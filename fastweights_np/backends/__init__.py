@@ -1,59 +1,74 @@
-"""Where the model runs, chosen by ``FastWeightsConfig.backend``.
+"""Which code computes a core: the one place where a backend is chosen.
 
-- "numpy": the reference itself (``fastweights_np.cores``, ``fastweights_np.model``);
-- "numba" (``backends/numba``): compiled CPU kernels with the reference's signatures;
-- "cupy" (``backends/cupy.py``): the reference's own namespace-generic code run on CuPy
-  arrays; it defines nothing, so it needs no hand-over below.
+- "numpy": the reference itself (``fastweights_np.cores``), which defines the math;
+- "numba" (``backends/numba``): compiled, batch-parallel CPU kernels, tested equal to the
+  reference, for the fast-weights core (paper timing, ReLU), the IRNN and the LSTM;
+- "cupy" (``backends/cupy.py``): the reference's own namespace-generic code run on CuPy arrays
+  on a GPU, for the fast-weights core.
 
-The NumPy reference (``fastweights_np.cores``, ``fastweights_np.model``) defines the math; a
-backend computes the same numbers faster and is tested against it. This module is the one
-place where the reference hands work to a backend:
+The reference never imports this package: the backend is a run-time choice made one floor up
+(by a model, a task or the command line), not a field of a core's config, so a saved model or a
+golden-vector file describes only the math.
 
-- ``sequence_forward`` and ``loss_and_grad_unchecked`` ask :func:`backend_for` for the
-  config's backend and, when it is a compiled one, return what the backend returns;
-- a backend's forward wraps its cache in :class:`BackendCache`, so ``sequence_backward``
-  can send the cache back to the backend that made it (:func:`backend_of_cache`).
+A backend is a module with
 
-A backend is a module with three functions of the reference's signatures:
-``sequence_forward(params, x, cfg, state0, *, decay, fast_lr)``,
-``sequence_backward(dout, cache)`` and ``loss_and_grad(params, x, y, cfg, *, decay, fast_lr)``
-(the last one called with checked inputs); one that also runs baseline cores has
-``baseline_sequence_forward(params, x, cfg, state0)`` and ``baseline_sequence_backward(dout,
-cache)``, to which the baselines' shared loop (``cores/recurrence.py``) hands over. Backends
-are imported on first use, so the reference never imports Numba unless asked to.
+    core(reference: Core) -> Core
+        a copy of the reference record (``cores/registry.py``) whose ``sequence_forward`` and
+        ``sequence_backward`` are the backend's, with the reference's signatures and results;
+        its caches are its own. ValueError naming the backend and the cores it has otherwise.
+    model_loss_and_grad(params, x, y, cfg, *, decay=None, fast_lr=None)   (optional)
+        the canonical model's loss and gradient (``models/canonical.py``), computed by the
+        backend in one piece, for inputs checked already
+
+Backends are imported on first use, so nothing imports Numba or CuPy unless asked to.
 """
 
 from __future__ import annotations
 
 import importlib
 from types import ModuleType
-from typing import NamedTuple
 
-BACKEND_MODULES = {"numba": "fastweights_np.backends.numba"}
+from fastweights_np.cores.registry import Core
+from fastweights_np.cores.registry import get_core as reference_core
 
-
-class BackendCache(NamedTuple):
-    """A forward cache made by a backend: the backend's name and its own data."""
-
-    backend: str
-    data: object
+BACKENDS = ("numpy", "numba", "cupy")
+BACKEND_MODULES = {"numba": "fastweights_np.backends.numba", "cupy": "fastweights_np.backends.cupy"}
 
 
-def backend_module(name: str) -> ModuleType:
-    """The module implementing backend ``name`` (imported on first use)."""
-    try:
-        return importlib.import_module(BACKEND_MODULES[name])
-    except KeyError:
-        raise ValueError(f"backend must be one of {sorted(BACKEND_MODULES)}, got {name!r}") from None
+def check_backend(backend: object) -> str:
+    """Raise ValueError unless ``backend`` is one of :data:`BACKENDS`; return it."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    return backend
 
 
-def backend_for(cfg: object) -> ModuleType | None:
-    """The compiled backend module for ``cfg.backend``, or None when the reference's code runs
-    (backend "numpy", or "cupy", which runs the reference's code on GPU arrays)."""
-    name = getattr(cfg, "backend", "numpy")
-    return backend_module(name) if name in BACKEND_MODULES else None
+def backend_module(backend: str) -> ModuleType | None:
+    """The module implementing ``backend`` (imported on first use), or None for "numpy"."""
+    check_backend(backend)
+    return None if backend == "numpy" else importlib.import_module(BACKEND_MODULES[backend])
 
 
-def backend_of_cache(cache: object) -> ModuleType | None:
-    """The backend module that made a forward ``cache``, or None for a reference cache."""
-    return backend_module(cache.backend) if isinstance(cache, BackendCache) else None
+def get_core(name: str, backend: str = "numpy") -> Core:
+    """The core called ``name`` computed by ``backend``.
+
+    Parameters
+    ----------
+    name : one of :data:`fastweights_np.cores.registry.CORE_NAMES`
+    backend : one of :data:`BACKENDS`; "numpy" gives the reference record itself
+
+    Returns
+    -------
+    Core : its ``sequence_forward`` / ``sequence_backward`` are the backend's (same signatures
+        and results as the reference's); ``core.backend`` names the backend
+    """
+    reference = reference_core(name)
+    module = backend_module(backend)
+    return reference if module is None else module.core(reference)
+
+
+class BackendCache:
+    """Deprecated wrapper of a backend's forward cache; kept only while backends move to caches of their own."""
+
+    def __init__(self, backend: str, data: object):
+        self.backend = backend
+        self.data = data

@@ -1,20 +1,26 @@
 """The CuPy backend: the reference's namespace-generic code run on GPU arrays.
 
-Nothing here defines math. ``backend="cupy"`` makes :func:`fastweights_np.loss_and_grad` and
-:func:`fastweights_np.hidden_states` move their (already checked) NumPy inputs to the GPU, run
-the same functions as the NumPy path there (batched over sequences, as on the CPU), and return
-NumPy results. Code that keeps its arrays on the GPU calls the unchecked functions
-(``sequence_forward``, ``loss_forward``/``loss_backward``, ...) with CuPy arrays directly: the
-namespace is taken from the inputs. See docs/cupy.md.
+Nothing here defines math. ``get_core("fw", backend="cupy")`` gives the fast-weights core whose
+forward moves its (NumPy) inputs to the GPU, runs the reference's ``sequence_forward`` there and
+returns NumPy states, keeping its cache on the GPU for the backward, which does the same.
+``backend="cupy"`` in :func:`fastweights_np.loss_and_grad` and :func:`fastweights_np.hidden_states`
+runs the whole reference model there (:func:`run_reference`). Code that keeps its arrays on the
+GPU calls the reference's functions (``sequence_forward``, ``loss_forward``/``loss_backward``,
+...) with CuPy arrays directly: the namespace is taken from the inputs. See docs/cupy.md.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from fastweights_np.array_namespace import run_in_namespace
+from fastweights_np.array_namespace import run_in_namespace, to_namespace, to_numpy
+from fastweights_np.cores.registry import Core
+
+BACKEND = "cupy"
+CORES = ("fw",)  # the cores whose reference code is namespace-generic
 
 
 class BackendUnavailableError(ValueError):
@@ -62,3 +68,26 @@ def cupy_namespace() -> ModuleType:
 def run_on_cupy(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """``fn(*args, **kwargs)`` with NumPy arrays moved to the GPU and the results moved back."""
     return run_in_namespace(cupy_namespace(), fn, *args, **kwargs)
+
+
+run_reference = run_on_cupy  # the backend interface's name (fastweights_np.backends)
+
+
+def core(reference: Core) -> Core:
+    """The reference core ``reference`` run on the GPU: NumPy in and out, caches on the GPU.
+
+    ValueError for a core whose reference code is not namespace-generic (the baselines)."""
+    if reference.name not in CORES:
+        raise ValueError(f"backend 'cupy' has the cores {CORES}, not {reference.name!r}: use backend 'numpy'")
+
+    def sequence_forward(params, x, cfg, state0=None, **overrides):
+        xp = cupy_namespace()
+        out, cache = reference.sequence_forward(*to_namespace((params, x, cfg, state0), xp), **overrides)
+        return to_numpy(out), cache
+
+    def sequence_backward(dout, cache):
+        return to_numpy(reference.sequence_backward(to_namespace(dout, cupy_namespace()), cache))
+
+    return dataclasses.replace(
+        reference, backend=BACKEND, sequence_forward=sequence_forward, sequence_backward=sequence_backward
+    )

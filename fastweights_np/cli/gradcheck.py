@@ -9,7 +9,7 @@ import numpy as np
 from fastweights_np.cli.args import add_model_arguments, config_from_args, positive_float, positive_int
 from fastweights_np.cli.gradcheck_cores import add_core_arguments, run_core_gradcheck
 from fastweights_np.gradcheck import check_model
-from fastweights_np.params import init_params
+from fastweights_np.models.canonical import init_params
 
 
 def add_parser(subparsers) -> None:

@@ -13,7 +13,7 @@ from fastweights_np.cli.args import (
     positive_float,
     positive_int,
 )
-from fastweights_np.config import BACKENDS, DTYPES, FORMS
+from fastweights_np.cores.fast_weights.config import DTYPES, FORMS
 from fastweights_np.optim import AdamConfig
 from fastweights_np.oracle import compare, golden_vectors, load_golden, read_arrays, read_manifest, save_golden
 
@@ -38,7 +38,9 @@ def add_parser(subparsers) -> None:
     add_model_arguments(e)
     e.add_argument("--form", choices=FORMS, default="matrix", help="default matrix (same numbers to rounding)")
     e.add_argument("--dtype", choices=DTYPES, default="float64", help="default float64")
-    e.add_argument("--backend", choices=BACKENDS, default="numpy", help="where to compute (default numpy)")
+    e.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
+                   help="where the reference's code runs: numpy, or cupy on a GPU (default numpy; the file does not "
+                        "record it)")
     e.add_argument("--steps", type=positive_int, default=5, help="T, time steps (default 5)")
     e.add_argument("--batch", type=positive_int, default=3, help="B, sequences (default 3)")
     e.add_argument("--seed", type=int, default=0, help="seed of parameters, inputs and labels (default 0)")
@@ -75,10 +77,10 @@ def _no_action(parser: argparse.ArgumentParser) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    cfg = config_from_args(args, form=args.form, dtype=args.dtype, backend=args.backend)
+    cfg = config_from_args(args, form=args.form, dtype=args.dtype)
     golden = golden_vectors(
         cfg, batch=args.batch, steps=args.steps, seed=args.seed, param_noise=args.param_noise,
-        adam_steps=args.adam_steps, adam=AdamConfig(lr=args.adam_lr),
+        adam_steps=args.adam_steps, adam=AdamConfig(lr=args.adam_lr), backend=args.backend,
     )
     try:
         path = save_golden(args.out, golden)

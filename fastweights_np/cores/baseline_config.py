@@ -5,8 +5,9 @@
     layer_norm  layer normalization on or off      bool, default False (the plain baselines)
     ln_eps      ε in LN's sqrt(var + ε)            > 0, default 1e-5
     dtype       "float32" or "float64"             default "float64"
-    backend     "numpy" (the reference) or         default "numpy"
-                "numba" (compiled kernels, IRNN and LSTM only; docs/performance.md)
+
+Which code computes a core (the reference or compiled kernels) is not part of its config: it is
+chosen when the core is obtained (:func:`fastweights_np.backends.get_core`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from dataclasses import dataclass
 
 from fastweights_np.config_base import (
     ConfigRecord,
-    check_choice,
     check_dtype,
     check_flag,
     check_positive_int,
@@ -33,10 +33,6 @@ class BaselineConfig(ConfigRecord):
     layer_norm: bool = False
     ln_eps: float = 1e-5
     dtype: str = "float64"
-    backend: str = "numpy"
-
-    # The backends a core can run on: its own "numba" kernels where backends/numba has them.
-    backends = ("numpy", "numba")
 
     def __post_init__(self) -> None:
         check_positive_int("input_size", self.input_size)
@@ -44,10 +40,4 @@ class BaselineConfig(ConfigRecord):
         check_flag("layer_norm", self.layer_norm)
         check_positive_real("ln_eps", self.ln_eps)
         check_dtype("dtype", self.dtype)
-        if self.backend == "numba" and "numba" not in self.backends:
-            raise ValueError(
-                f"backend must be one of {self.backends} for {type(self).__name__}, got 'numba': "
-                "there are Numba kernels for the IRNN and the LSTM only"
-            )
-        check_choice("backend", self.backend, self.backends)
         store_plain(self, ints=("input_size", "hidden_size"), floats=("ln_eps",), flags=("layer_norm",))

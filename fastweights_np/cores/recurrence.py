@@ -1,7 +1,7 @@
-"""Forward and backpropagation through time shared by the baseline cores.
+"""Forward and backpropagation through time shared by the cores whose state is fixed-size.
 
-A baseline core is described by a :class:`Recurrence`: an input drive computed for all steps
-at once (d_t = N_in(C x_t) + b), and a step
+A core is described by a :class:`Recurrence`: an input drive computed for all steps at once
+(d_t = C x_t + b, or N_in(C x_t) + b), and a step
 
     state_t = step(state_{t-1}, d_t),      h_t = state_t.h
 
@@ -14,8 +14,10 @@ then dx and the input weights' gradients come from the drive's backward with all
 once. Every parameter's gradient is the sum of its per-step parts (the weights are shared by
 all steps). Derivation: ``docs/baselines.md`` §0.
 
-With ``cfg.backend == "numba"`` (IRNN and LSTM) both functions hand the call over to
-``fastweights_np.backends.numba.baselines``, which returns the same results.
+Users: the IRNN, the LSTM, the A-LSTM and the fast-weights core's matrix form (state (h_t, A_t)).
+The fast-weights attention form keeps its own loop (``cores/fast_weights/sequence.py``): its
+state is the whole past h_1..h_{t-1}, which grows with t. Arrays may come from any array
+namespace.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from fastweights_np.backends import backend_for, backend_of_cache
+from fastweights_np.array_namespace import namespace, zeros
 
 Params = dict[str, np.ndarray]
 
@@ -37,9 +39,10 @@ class Recurrence:
 
     drive_forward(params, x, cfg) -> (drive (B, T, R), cache)
     drive_backward(ddrive, cache) -> (dx (B, T, I), grads)
-    step_forward(state, drive_t (B, R), params, cfg) -> (state, cache)
+    step_forward(state, drive_t (B, R), params, cfg, **step_options) -> (state, cache)
     step_backward(dstate, cache) -> (dstate_prev, ddrive_t (B, R), grads)
-    zero_state(cfg, batch, dtype) -> the all-zero state
+    zero_state(cfg, batch, dtype) -> the all-zero state (NumPy arrays; moved to x's namespace)
+    zero_grads(params) -> the gradients' zeros (default: one zero array per parameter)
     """
 
     drive_forward: Callable[[Params, np.ndarray, Any], tuple[np.ndarray, Any]]
@@ -47,6 +50,12 @@ class Recurrence:
     step_forward: Callable[[NamedTuple, np.ndarray, Params, Any], tuple[NamedTuple, Any]]
     step_backward: Callable[[NamedTuple, Any], tuple[NamedTuple, np.ndarray, dict]]
     zero_state: Callable[[Any, int, np.dtype], NamedTuple]
+    zero_grads: Callable[[Params], dict] | None = None
+
+
+def zero_param_grads(params: Params) -> dict:
+    """One zero array per parameter, in the parameters' namespace."""
+    return {name: namespace(value).zeros_like(value) for name, value in params.items()}
 
 
 def accumulate(total: dict, part: dict) -> None:
@@ -56,28 +65,38 @@ def accumulate(total: dict, part: dict) -> None:
 
 
 def sequence_forward(
-    rec: Recurrence, params: Params, x: np.ndarray, cfg: Any, state0: NamedTuple | None = None
+    rec: Recurrence,
+    params: Params,
+    x: np.ndarray,
+    cfg: Any,
+    state0: NamedTuple | None = None,
+    step_options: dict | None = None,
 ) -> tuple[tuple[np.ndarray, NamedTuple], tuple]:
     """Run ``rec`` over x_1..x_T from ``state0`` (zeros when None).
+
+    ``step_options`` are passed to every ``rec.step_forward`` call as keywords (the fast-weights
+    core passes λ and η there).
 
     Returns
     -------
     (hs, state_T) : hs (B, T, H) holds h_1..h_T
     cache : for :func:`sequence_backward`
     """
-    backend = backend_for(cfg)  # cfg.backend == "numba": the compiled kernels compute the same numbers
-    if backend is not None:
-        return backend.baseline_sequence_forward(params, x, cfg, state0)
+    xp = namespace(x)
     B, T, _ = x.shape
     drive, drive_cache = rec.drive_forward(params, x, cfg)
-    state = rec.zero_state(cfg, B, x.dtype) if state0 is None else state0
-    hs = np.empty((B, T, cfg.hidden_size), x.dtype)
+    if state0 is None:
+        zero = rec.zero_state(cfg, B, x.dtype)
+        state = type(zero)(*(zeros(xp, part.shape, x) for part in zero))
+    else:
+        state = state0
+    hs = zeros(xp, (B, T, cfg.hidden_size), x)
     steps = []
     for t in range(T):
-        state, step_cache = rec.step_forward(state, drive[:, t], params, cfg)
+        state, step_cache = rec.step_forward(state, drive[:, t], params, cfg, **(step_options or {}))
         hs[:, t] = state.h
         steps.append(step_cache)
-    zero_dstate = type(state)(*(np.zeros_like(part) for part in state))
+    zero_dstate = type(state)(*(xp.zeros_like(part) for part in state))
     return (hs, state), (rec, drive.shape, drive_cache, steps, zero_dstate, state0 is not None, params)
 
 
@@ -98,14 +117,11 @@ def sequence_backward(
     dstate0 : the gradient on the initial state (same type), or None when the forward
         started from zeros
     """
-    backend = backend_of_cache(cache)
-    if backend is not None:
-        return backend.baseline_sequence_backward(dout, cache)
     dhs, dstate = dout
     rec, drive_shape, drive_cache, steps, zero_dstate, had_state0, params = cache
-    grads = {name: np.zeros_like(value) for name, value in params.items()}
+    grads = (rec.zero_grads or zero_param_grads)(params)
     dstate = zero_dstate if dstate is None else dstate
-    ddrive = np.empty(drive_shape, dhs.dtype)
+    ddrive = zeros(namespace(dhs), drive_shape, dhs)
     for t in reversed(range(len(steps))):
         dstate = dstate._replace(h=dstate.h + dhs[:, t])
         dstate, ddrive[:, t], step_grads = rec.step_backward(dstate, steps[t])

@@ -1,4 +1,7 @@
-"""Every recurrent core behind one interface; tasks and trainers depend only on this module.
+"""Every recurrent core behind one interface: the reference records.
+
+Tasks and models obtain a core through :func:`fastweights_np.backends.get_core`, which gives
+these records for the NumPy reference and a backend's copy of them otherwise.
 
 A :class:`Core` record holds, for one core:
 
@@ -10,6 +13,10 @@ A :class:`Core` record holds, for one core:
     sequence_backward((dhs, dstate_T or None), cache) -> (grads, dx (B, T, I), dstate0 or None)
     state_class, zero_state(cfg, batch, dtype)   the carried state, a NamedTuple with h first
     param_count(cfg)                  the number of slow parameters that affect the output
+    backend                           which code computes it: "numpy" here (the reference)
+
+Each core lives in ``cores/<name>/`` laid out the same way (config, params, step, sequence) and
+its package exports the functions above by name; :func:`_core` builds its record.
 
 ``grads`` holds one array per parameter name (the fast-weights core adds "decay" and
 "fast_lr" floats, the gradients with respect to λ and η, which are not trained).
@@ -27,12 +34,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from fastweights_np.config import FastWeightsConfig
 from fastweights_np.config_base import check_positive_int
 from fastweights_np.cores import alstm, irnn, lstm
 from fastweights_np.cores import fast_weights as fw
-from fastweights_np.params import core_param_shapes
-from fastweights_np.params import init_core_params as fw_init_core_params
 from fastweights_np.validation import check_float_array, check_params
 
 
@@ -49,8 +53,9 @@ class Core:
     sequence_forward: Callable
     sequence_backward: Callable
     zero_state: Callable[[Any, int, np.dtype], NamedTuple]
-    used_params: Callable[[Any], tuple[str, ...]]
+    used_params: Callable[[Any], tuple[str, ...]] | None = None  # None: every parameter
     output_size_in_config: bool = False
+    backend: str = "numpy"
 
     def make_config(self, input_size: int, hidden_size: int, output_size: int, **options: Any) -> Any:
         """The core's config for inputs of size I, H hidden units and O outputs.
@@ -72,7 +77,8 @@ class Core:
         the preliminary vector). λ and η are hyperparameters and never count.
         """
         shapes = self.param_shapes(cfg)
-        return int(sum(np.prod(shapes[name], dtype=np.int64) for name in self.used_params(cfg)))
+        used = tuple(shapes) if self.used_params is None else self.used_params(cfg)
+        return int(sum(np.prod(shapes[name], dtype=np.int64) for name in used))
 
     def check_config(self, cfg: object) -> None:
         """Raise TypeError unless ``cfg`` is this core's config class."""
@@ -113,18 +119,10 @@ class Core:
         return x, state0
 
 
-def _fw_used_params(cfg: FastWeightsConfig) -> tuple[str, ...]:
-    uses_ln = cfg.ln_preliminary or (cfg.layer_norm and cfg.inner_steps > 0)
-    return ("W", "C", "b", "g", "beta") if uses_ln else ("W", "C", "b")
-
-
-def _fw_zero_state(cfg: FastWeightsConfig, batch: int, dtype: np.dtype) -> fw.FastWeightsState:
-    H = cfg.hidden_size
-    return fw.FastWeightsState(np.zeros((batch, H), dtype), np.zeros((batch, H, H), dtype))
-
-
-def _baseline(name: str, description: str, package: ModuleType, config_class: type, state_class: type) -> Core:
-    """The record of a baseline core whose subpackage exports the interface's functions by name."""
+def _core(
+    name: str, description: str, package: ModuleType, config_class: type, state_class: type, **options: Any
+) -> Core:
+    """The record of the core whose package (``cores/<name>/``) exports the interface's functions by name."""
     return Core(
         name=name,
         description=description,
@@ -135,51 +133,37 @@ def _baseline(name: str, description: str, package: ModuleType, config_class: ty
         sequence_forward=package.sequence_forward,
         sequence_backward=package.sequence_backward,
         zero_state=package.zero_state,
-        used_params=lambda cfg: tuple(package.param_shapes(cfg)),
+        **options,
     )
 
 
 CORES: dict[str, Core] = {
-    "fw": Core(
-        name="fw",
-        description="fast weights with layer norm (Ba, Hinton, Mnih, Leibo & Ionescu 2016)",
-        config_class=FastWeightsConfig,
-        state_class=fw.FastWeightsState,
-        param_shapes=core_param_shapes,
-        init_core_params=fw_init_core_params,
-        sequence_forward=fw.sequence_forward,
-        sequence_backward=fw.sequence_backward,
-        zero_state=_fw_zero_state,
-        used_params=_fw_used_params,
-        output_size_in_config=True,
-    ),
-    "irnn": _baseline(
-        "irnn",
-        "IRNN, ReLU RNN with W = 0.5·I at init (Le, Jaitly & Hinton 2015)",
-        irnn,
-        irnn.IRNNConfig,
-        irnn.IRNNState,
-    ),
-    "lstm": _baseline(
-        "lstm",
-        "LSTM, optionally layer-normalized (Ba, Kiros & Hinton 2016)",
-        lstm,
-        lstm.LSTMConfig,
-        lstm.LSTMState,
-    ),
-    "alstm": _baseline(
-        "alstm",
-        "Associative LSTM (Danihelka, Wayne, Uria, Kalchbrenner & Graves 2016)",
-        alstm,
-        alstm.ALSTMConfig,
-        alstm.ALSTMState,
-    ),
+    core.name: core
+    for core in (
+        _core(
+            "fw",
+            "fast weights with layer norm (Ba, Hinton, Mnih, Leibo & Ionescu 2016)",
+            fw,
+            fw.FastWeightsConfig,
+            fw.FastWeightsState,
+            used_params=fw.used_params,
+            output_size_in_config=True,
+        ),
+        _core("irnn", "IRNN, ReLU RNN with W = 0.5·I at init (Le, Jaitly & Hinton 2015)", irnn, irnn.IRNNConfig,
+              irnn.IRNNState),
+        _core("lstm", "LSTM, optionally layer-normalized (Ba, Kiros & Hinton 2016)", lstm, lstm.LSTMConfig,
+              lstm.LSTMState),
+        _core("alstm", "Associative LSTM (Danihelka, Wayne, Uria, Kalchbrenner & Graves 2016)", alstm,
+              alstm.ALSTMConfig, alstm.ALSTMState),
+    )
 }
 CORE_NAMES = tuple(CORES)
 
 
 def get_core(name: str) -> Core:
-    """The core called ``name``; ValueError naming the known cores otherwise."""
+    """The reference core called ``name``; ValueError naming the known cores otherwise.
+
+    (For a backend's version: :func:`fastweights_np.backends.get_core`.)"""
     if name not in CORES:
         raise ValueError(f"core must be one of {CORE_NAMES}, got {name!r}")
     return CORES[name]

@@ -16,12 +16,19 @@ from functools import partial
 import numpy as np
 
 from fastweights_np import __version__
-from fastweights_np.backends.cupy import run_on_cupy
-from fastweights_np.config import FastWeightsConfig
-from fastweights_np.model import check_inputs, forward_record, loss_and_grad_unchecked, loss_backward, loss_forward
+from fastweights_np.backends import backend_module
+from fastweights_np.cores.fast_weights import FastWeightsConfig
+from fastweights_np.models.canonical import (
+    PARAM_NAMES,
+    check_inputs,
+    forward_record,
+    init_params,
+    loss_backward,
+    loss_forward,
+    reference_loss_and_grad,
+)
 from fastweights_np.optim import AdamConfig, adam_init, adam_step
 from fastweights_np.oracle.format import FORMAT_VERSION, MANIFEST_KEY, manifest_array
-from fastweights_np.params import PARAM_NAMES, init_params
 from fastweights_np.validation import check_labels
 
 _PARAM_MEANINGS = {
@@ -81,7 +88,7 @@ def _golden_arrays(params: dict, x, y, cfg: FastWeightsConfig, *, adam_steps: in
         losses = [loss]
         for _ in range(adam_steps):
             theta, state = adam_step(theta, grads, state, adam)
-            loss_k, grads = loss_and_grad_unchecked(theta, x, y, cfg)
+            loss_k, grads = reference_loss_and_grad(theta, x, y, cfg)
             losses.append(loss_k)
         arrays["adam.loss"] = np.asarray(losses, dtype=dtype)
         arrays.update({f"adam.params.{name}": theta[name] for name in PARAM_NAMES})
@@ -97,30 +104,33 @@ def golden_from_inputs(
     adam_steps: int = 3,
     adam: AdamConfig | None = None,
     settings: dict | None = None,
+    backend: str = "numpy",
 ) -> dict[str, np.ndarray]:
     """Golden vectors of the reference at the given parameters and batch.
 
     Parameters
     ----------
     params, x, y, cfg : as for :func:`fastweights_np.loss_and_grad` (checked the same way);
-        ``cfg.backend = "cupy"`` computes on the GPU
     adam_steps : k >= 0, the Adam steps to take on this batch (0 leaves out the adam.* arrays)
     adam : Adam's hyperparameters (default: lr 1e-3, β1 0.9, β2 0.999, ε 1e-8)
     settings : extra facts for the manifest's "settings" (how the problem was drawn)
+    backend : "numpy", or "cupy" to run the reference's code on a GPU; the file does not
+        record it (it describes only the math)
 
     Returns
     -------
     dict of NumPy arrays (names and meanings: docs/oracle.md) plus "__manifest__"
     """
-    if cfg.backend == "numba":
-        raise ValueError("golden vectors come from the reference: cfg.backend must be 'numpy' or 'cupy', got 'numba'")
+    if backend not in ("numpy", "cupy"):
+        raise ValueError(f"golden vectors come from the reference: backend must be numpy or cupy, not {backend!r}")
     x = check_inputs(params, x, cfg)
     y = check_labels("y", y, x.shape[0], cfg.output_size)
     if isinstance(adam_steps, bool) or not isinstance(adam_steps, int) or adam_steps < 0:
         raise ValueError(f"adam_steps must be a non-negative integer, got {adam_steps!r}")
     adam = AdamConfig() if adam is None else adam
     compute = partial(_golden_arrays, adam_steps=adam_steps, adam=adam)
-    arrays = run_on_cupy(compute, params, x, y, cfg) if cfg.backend == "cupy" else compute(params, x, y, cfg)
+    module = backend_module(backend)
+    arrays = compute(params, x, y, cfg) if module is None else module.run_reference(compute, params, x, y, cfg)
     arrays = {name: np.asarray(a) for name, a in arrays.items()}
     manifest = {
         "format": FORMAT_VERSION,
@@ -166,14 +176,16 @@ def golden_vectors(
     param_noise: float = 0.1,
     adam_steps: int = 3,
     adam: AdamConfig | None = None,
+    backend: str = "numpy",
 ) -> dict[str, np.ndarray]:
     """Golden vectors for the problem :func:`draw_problem` draws; the dict that
-    :func:`fastweights_np.oracle.save_golden` writes (``fastweights-np oracle export``)."""
+    :func:`fastweights_np.oracle.save_golden` writes (``fastweights-np oracle export``).
+    ``backend``: as for :func:`golden_from_inputs`."""
     for name, value in (("batch", batch), ("steps", steps)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     params, x, y = draw_problem(cfg, batch=batch, steps=steps, seed=seed, param_noise=param_noise)
     return golden_from_inputs(
         params, x, y, cfg, adam_steps=adam_steps, adam=adam,
-        settings={"seed": seed, "param_noise": param_noise},
+        settings={"seed": seed, "param_noise": param_noise}, backend=backend,
     )

@@ -26,8 +26,6 @@ class ALSTMConfig(BaselineConfig):
     ln_eps : float
         ε in LN, > 0 (default 1e-5).
     dtype : {"float32", "float64"}
-    backend : {"numpy"}
-        The reference only (the Numba backend has kernels for the IRNN and the LSTM).
     n_copies : int
         N_copies, the number of memory copies, each under its own fixed permutation of the
         keys; default 4 (the fast-weights paper's A-LSTM baseline). Positive integer.
@@ -38,8 +36,6 @@ class ALSTMConfig(BaselineConfig):
     permutation_seed : int
         Seed of the fixed random permutations (not trained); default 0. Non-negative integer.
     """
-
-    backends = ("numpy",)  # no Numba kernels for the A-LSTM
 
     n_copies: int = 4
     n_heads: int = 3

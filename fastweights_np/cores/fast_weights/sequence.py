@@ -9,7 +9,9 @@ For t = 1..T, from the initial state (h_0, A_0) (zero unless given):
 The state carried between runs is (h_t, A_t): A_t is the memory after step t's write, so a run
 continued from (h_T, A_T) computes exactly what one longer run would, in every timing.
 Derivation of the backward, including how dA_t feeds every past h: ``docs/math.md`` §5–§6;
-the timings: ``docs/variants.md``. Arrays may come from any array namespace.
+the timings: ``docs/variants.md``. Arrays may come from any array namespace. This is the
+reference: compiled versions of the same functions are obtained with
+``fastweights_np.backends.get_core("fw", backend=...)``.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from typing import NamedTuple
 import numpy as np
 
 from fastweights_np.array_namespace import namespace, zeros
-from fastweights_np.backends import backend_for, backend_of_cache
-from fastweights_np.config import FastWeightsConfig
+from fastweights_np.cores import recurrence
+from fastweights_np.cores.fast_weights.config import FastWeightsConfig
 from fastweights_np.cores.fast_weights.memory import attention_memory_backward, attention_memory_forward
+from fastweights_np.cores.fast_weights.params import CORE_PARAM_NAMES
 from fastweights_np.cores.fast_weights.step import (
     attention_keys_step_backward,
     attention_keys_step_forward,
@@ -32,14 +35,38 @@ from fastweights_np.cores.fast_weights.step import (
 from fastweights_np.ops import affine_backward, affine_forward
 from fastweights_np.validation import check_float_array
 
-CORE_PARAM_NAMES = ("W", "C", "b", "g", "beta")
-
 
 class FastWeightsState(NamedTuple):
     """The recurrent state after a step: h_t (B, H) and the fast weights A_t (B, H, H)."""
 
     h: np.ndarray
     A: np.ndarray
+
+
+class SequenceCache(NamedTuple):
+    """What :func:`sequence_forward` keeps for :func:`sequence_backward`: the form, every step's
+    cache (:func:`sequence_inner_states` reads them) and the rest (the matrix form: the shared
+    driver's cache; the attention form: the drive's and the final memory's caches, whether a
+    state was given, the parameters)."""
+
+    form: str
+    steps: list
+    rest: tuple
+
+
+def zero_state(cfg: FastWeightsConfig, batch: int, dtype: np.dtype) -> FastWeightsState:
+    """h_0 = 0 (B, H) and A_0 = 0 (B, H, H)."""
+    H = cfg.hidden_size
+    return FastWeightsState(np.zeros((batch, H), dtype), np.zeros((batch, H, H), dtype))
+
+
+def _check_cache(cache: object) -> SequenceCache:
+    if not isinstance(cache, SequenceCache):
+        raise TypeError(
+            f"cache must be the reference's SequenceCache from fastweights_np.cores.fast_weights.sequence_forward, "
+            f"got {type(cache).__name__} (a backend's cache goes back to the same backend's core)"
+        )
+    return cache
 
 
 def zero_grads(params: dict[str, np.ndarray]) -> dict:
@@ -51,9 +78,31 @@ def zero_grads(params: dict[str, np.ndarray]) -> dict:
     return grads
 
 
-def _accumulate(total: dict, part: dict) -> None:
-    for name, value in part.items():
-        total[name] = total[name] + value
+def _drive_forward(params: dict, x, cfg: FastWeightsConfig) -> tuple[object, tuple]:
+    """d_t = C x_t + b for all t at once: (B, T, I) -> (B, T, H)."""
+    return affine_forward(x, params["C"], params["b"])
+
+
+def _drive_backward(ddrive, cache: tuple) -> tuple[object, dict]:
+    """(dx (B, T, I), {"C", "b"}) from dd (B, T, H)."""
+    dx, dC, db = affine_backward(ddrive, cache)
+    return dx, {"C": dC, "b": db}
+
+
+def _matrix_step_forward(state: FastWeightsState, drive_t, params: dict, cfg: FastWeightsConfig, *, decay, fast_lr):
+    (h, A), cache = matrix_step_forward(state.h, state.A, drive_t, params, decay, fast_lr, cfg)
+    return FastWeightsState(h, A), cache
+
+
+def _matrix_step_backward(dstate: FastWeightsState, cache: tuple):
+    dh, dA, ddrive, grads = matrix_step_backward((dstate.h, dstate.A), cache)
+    return FastWeightsState(dh, dA), ddrive, grads
+
+
+# The matrix form's state (h_t, A_t) has a fixed size: it runs in the shared BPTT driver.
+MATRIX_RECURRENCE = recurrence.Recurrence(
+    _drive_forward, _drive_backward, _matrix_step_forward, _matrix_step_backward, zero_state, zero_grads
+)
 
 
 def check_state(name: str, state: object, batch: int, hidden: int, dtype) -> FastWeightsState:
@@ -100,45 +149,40 @@ def sequence_forward(
     (hs, state) : hs (B, T, H) holds h_1..h_T; state = (h_T, A_T)
     cache : for :func:`sequence_backward` (and :func:`sequence_inner_states`)
     """
-    backend = backend_for(cfg)
-    if backend is not None:
-        return backend.sequence_forward(params, x, cfg, state0, decay=decay, fast_lr=fast_lr)
     lam = cfg.decay if decay is None else decay
     eta = cfg.fast_lr if fast_lr is None else fast_lr
+    B = x.shape[0]
+    if state0 is not None:
+        state0 = check_state("state0", state0, B, cfg.hidden_size, x.dtype)
+    if cfg.form == "matrix":
+        (hs, state), driver_cache = recurrence.sequence_forward(
+            MATRIX_RECURRENCE, params, x, cfg, state0, {"decay": lam, "fast_lr": eta}
+        )
+        return (hs, state), SequenceCache("matrix", driver_cache[3], driver_cache)
+    return _attention_forward(params, x, cfg, state0, lam, eta)
+
+
+def _attention_forward(params: dict, x, cfg: FastWeightsConfig, state0: FastWeightsState | None, lam, eta):
+    """The attention form's loop: step t reads the keys k_1..k_{t-1} of the steps before it."""
     xp = namespace(x, *(params[name] for name in CORE_PARAM_NAMES))
     B, T, _ = x.shape
     H = cfg.hidden_size
-    if state0 is not None:
-        state0 = check_state("state0", state0, B, H, x.dtype)
-    drive, drive_cache = affine_forward(x, params["C"], params["b"])  # d_t = C x_t + b, all t
+    drive, drive_cache = _drive_forward(params, x, cfg)
     h = zeros(xp, (B, H), x) if state0 is None else state0.h
     A0 = None if state0 is None else state0.A
     hs = []
     steps = []
-
-    if cfg.form == "matrix":
-        A = zeros(xp, (B, H, H), x) if A0 is None else A0
-        for t in range(T):
-            (h, A), step_cache = matrix_step_forward(h, A, drive[:, t, :], params, lam, eta, cfg)
-            hs.append(h)
-            steps.append(step_cache)
-        state = FastWeightsState(h, A)
-        memory_cache = None
-    else:
-        # keys[:, τ-1] = k_τ, the vector step τ wrote into the memory; step t reads keys[:, :t-1]
-        # (a view: later writes go to later positions only).
-        keys = zeros(xp, (B, T, H), x)
-        for t in range(T):
-            (h, key), step_cache = attention_keys_step_forward(
-                h, keys[:, :t, :], drive[:, t, :], params, lam, eta, A0, cfg
-            )
-            keys[:, t, :] = key
-            hs.append(h)
-            steps.append(step_cache)
-        A_T, memory_cache = attention_memory_forward(keys, lam, eta, A0)
-        state = FastWeightsState(h, A_T)
-    cache = (cfg.form, drive_cache, steps, memory_cache, state0 is not None, params)
-    return (xp.stack(hs, axis=1), state), cache
+    # keys[:, τ-1] = k_τ, the vector step τ wrote into the memory; step t reads keys[:, :t-1]
+    # (a view: later writes go to later positions only).
+    keys = zeros(xp, (B, T, H), x)
+    for t in range(T):
+        (h, key), step_cache = attention_keys_step_forward(h, keys[:, :t, :], drive[:, t, :], params, lam, eta, A0, cfg)
+        keys[:, t, :] = key
+        hs.append(h)
+        steps.append(step_cache)
+    A_T, memory_cache = attention_memory_forward(keys, lam, eta, A0)
+    cache = SequenceCache("attention", steps, (drive_cache, memory_cache, state0 is not None, params))
+    return (xp.stack(hs, axis=1), FastWeightsState(h, A_T)), cache
 
 
 def sequence_backward(dout: tuple, cache: tuple) -> tuple[dict, object, FastWeightsState | None]:
@@ -156,46 +200,42 @@ def sequence_backward(dout: tuple, cache: tuple) -> tuple[dict, object, FastWeig
     dx : (B, T, I), the gradient with respect to the inputs
     dstate0 : (dh_0, dA_0), or None when the forward started from zeros
     """
-    backend = backend_of_cache(cache)
-    if backend is not None:
-        return backend.sequence_backward(dout, cache)
+    cache = _check_cache(cache)
+    if cache.form == "matrix":
+        return recurrence.sequence_backward(dout, cache.rest)
+    return _attention_backward(dout, cache)
+
+
+def _attention_backward(dout: tuple, cache: SequenceCache) -> tuple[dict, object, FastWeightsState | None]:
     dhs, dstate = dout
-    form, drive_cache, steps, memory_cache, had_state0, params = cache
+    steps = cache.steps
+    drive_cache, memory_cache, had_state0, params = cache.rest
     xp = namespace(dhs)
     B, T, H = dhs.shape
     grads = zero_grads(params)
     ddrives = []  # dd_T, ..., dd_1
     dh = zeros(xp, (B, H), dhs) if dstate is None else dstate.h
-
-    if form == "matrix":
-        dA = zeros(xp, (B, H, H), dhs) if dstate is None else dstate.A
-        for t in reversed(range(T)):
-            dh, dA, ddrive, step_grads = matrix_step_backward((dhs[:, t, :] + dh, dA), steps[t])
-            ddrives.append(ddrive)
-            _accumulate(grads, step_grads)
-        dA0 = dA
-    else:
-        # dkeys[:, τ-1] collects the gradient on k_τ; it is complete when step τ is reached
-        # because every later step has already deposited its share.
-        dkeys = zeros(xp, (B, T, H), dhs)
-        dA0 = None
-        if dstate is not None:
-            dkeys_A, ddecay, dfast_lr, dA0 = attention_memory_backward(dstate.A, memory_cache)
-            dkeys = dkeys + dkeys_A
-            _accumulate(grads, {"decay": ddecay, "fast_lr": dfast_lr})
-        for t in reversed(range(T)):
-            dh, dkeys_prev, ddrive, step_grads, dA0_t = attention_keys_step_backward(
-                (dhs[:, t, :] + dh, dkeys[:, t, :]), steps[t]
-            )
-            dkeys[:, :t, :] += dkeys_prev
-            ddrives.append(ddrive)
-            _accumulate(grads, step_grads)
-            if dA0_t is not None:
-                dA0 = dA0_t if dA0 is None else dA0 + dA0_t
-        if had_state0 and dA0 is None:
-            dA0 = zeros(xp, (B, H, H), dhs)
-
-    dx, grads["C"], grads["b"] = affine_backward(xp.stack(ddrives[::-1], axis=1), drive_cache)
+    # dkeys[:, τ-1] collects the gradient on k_τ; it is complete when step τ is reached
+    # because every later step has already deposited its share.
+    dkeys = zeros(xp, (B, T, H), dhs)
+    dA0 = None
+    if dstate is not None:
+        dkeys_A, ddecay, dfast_lr, dA0 = attention_memory_backward(dstate.A, memory_cache)
+        dkeys = dkeys + dkeys_A
+        recurrence.accumulate(grads, {"decay": ddecay, "fast_lr": dfast_lr})
+    for t in reversed(range(T)):
+        dh, dkeys_prev, ddrive, step_grads, dA0_t = attention_keys_step_backward(
+            (dhs[:, t, :] + dh, dkeys[:, t, :]), steps[t]
+        )
+        dkeys[:, :t, :] += dkeys_prev
+        ddrives.append(ddrive)
+        recurrence.accumulate(grads, step_grads)
+        if dA0_t is not None:
+            dA0 = dA0_t if dA0 is None else dA0 + dA0_t
+    if had_state0 and dA0 is None:
+        dA0 = zeros(xp, (B, H, H), dhs)
+    dx, drive_grads = _drive_backward(xp.stack(ddrives[::-1], axis=1), drive_cache)
+    grads.update(drive_grads)
     return grads, dx, (FastWeightsState(dh, dA0) if had_state0 else None)
 
 
@@ -207,8 +247,8 @@ def sequence_inner_states(cache: tuple):
     states : (B, T, S+1, H) with states[:, t-1, s] = h_t^(s); states[:, :, 0] are the
         preliminary vectors and states[:, :, S] = hs.
     """
-    if backend_of_cache(cache) is not None:
-        raise ValueError("inner-loop states are recorded by the reference only: run with backend='numpy'")
-    steps = cache[2]
+    if not isinstance(cache, SequenceCache):
+        raise ValueError("inner-loop states are recorded by the reference only: use the reference core (backend numpy)")
+    steps = cache.steps
     xp = namespace(*step_inner_states(steps[0]))
     return xp.stack([xp.stack(step_inner_states(c), axis=1) for c in steps], axis=1)

@@ -1,7 +1,8 @@
 """The model's configuration: one frozen, validated record of every choice the math depends on.
 
-Symbols (``../shared/DESIGN.md`` section 1): λ → ``decay``, η → ``fast_lr``,
-S → ``inner_steps``, ε → ``ln_eps``.
+Symbols (docs/model.md): λ → ``decay``, η → ``fast_lr``, S → ``inner_steps``, ε → ``ln_eps``.
+The config describes only the math: which code computes it (the NumPy reference, the Numba
+kernels, CuPy) is chosen when the core is obtained (:func:`fastweights_np.backends.get_core`).
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ from fastweights_np.config_base import check_real as _real
 FORMS = ("matrix", "attention")
 TIMINGS = ("paper", "lagged", "preliminary")
 ACTIVATIONS = ("relu", "tanh")
-BACKENDS = ("numpy", "numba", "cupy")
 
-__all__ = ["ACTIVATIONS", "BACKENDS", "DTYPES", "FORMS", "TIMINGS", "FastWeightsConfig"]
+__all__ = ["ACTIVATIONS", "DTYPES", "FORMS", "TIMINGS", "FastWeightsConfig"]
 
 
 @dataclass(frozen=True)
@@ -55,11 +55,6 @@ class FastWeightsConfig(ConfigRecord):
         the inner loop, and the sustained term is W h_t^(0) + C x_t + b.
     activation : {"relu", "tanh"}
         The nonlinearity f (the paper's is ReLU).
-    backend : {"numpy", "numba", "cupy"}
-        Which code computes the model: the readable NumPy reference; the compiled CPU kernels
-        of :mod:`fastweights_np.backends.numba` (tested equal to the reference; paper timing and
-        ReLU only; docs/performance.md); or the reference's namespace-generic code on CuPy
-        arrays on a GPU (docs/cupy.md).
     """
 
     input_size: int
@@ -75,7 +70,6 @@ class FastWeightsConfig(ConfigRecord):
     dtype: str = "float64"
     fast_weight_timing: str = "paper"
     activation: str = "relu"
-    backend: str = "numpy"
 
     def __post_init__(self) -> None:
         for name in ("input_size", "hidden_size", "output_size"):
@@ -100,14 +94,6 @@ class FastWeightsConfig(ConfigRecord):
             raise ValueError(f"fast_weight_timing must be one of {TIMINGS}, got {self.fast_weight_timing!r}")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
-        if self.backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
-        if self.backend == "numba" and (self.fast_weight_timing, self.activation) != ("paper", "relu"):
-            raise ValueError(
-                "backend='numba' computes the paper's model only (fast_weight_timing='paper', "
-                f"activation='relu'), got fast_weight_timing={self.fast_weight_timing!r}, "
-                f"activation={self.activation!r}; use backend='numpy' for the variants"
-            )
         # Store plain Python scalars so that equality, hashing and JSON are predictable.
         for name in ("decay", "fast_lr", "ln_eps"):
             object.__setattr__(self, name, float(getattr(self, name)))

@@ -1,12 +1,13 @@
 """Any registered core with a linear readout of h_T and softmax cross-entropy.
 
-    hs, state_T = core(x, state0)                (cores/registry.py)
-    logits      = V h_T + c                      (B, O)
+    hs, state_T = core(x, state0)                (cores/registry.py; any backend)
+    logits      = V h_T + c                      (B, O)    the linear head at the last step
     loss        = mean_b −log softmax(logits_b)[y_b]
 
 The parameters are one flat dict: the core's slow parameters plus the readout's V (O, H) and
 c (O,). With the "fw" core and no state0 this is the canonical model of ``model.py``; that
 module stays the reference for it (and also differentiates with respect to λ and η).
+The core record says which code computes the core (:func:`fastweights_np.backends.get_core`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from fastweights_np.cores.registry import Core
-from fastweights_np.readout import readout_loss_backward, readout_loss_forward
+from fastweights_np.heads import linear_head_backward, linear_head_forward
+from fastweights_np.ops import softmax_xent_backward, softmax_xent_forward
 from fastweights_np.validation import check_float_array, check_labels
 
 Params = dict[str, np.ndarray]
@@ -72,16 +74,15 @@ def loss_forward(
     """The loss, without input checks, and the cache for :func:`loss_backward`."""
     core_params, readout = split_params(params)
     (hs, _), core_cache = core.sequence_forward(core_params, x, cfg, state0)
-    loss, readout_cache = readout_loss_forward(hs[:, -1], readout["V"], readout["c"], y)
-    return loss, (core, tuple(core_params), hs.shape, core_cache, readout_cache)
+    logits, head_cache = linear_head_forward(hs, readout["V"], readout["c"], "last")
+    loss, xent_cache = softmax_xent_forward(logits, y)
+    return loss, (core, tuple(core_params), core_cache, head_cache, xent_cache)
 
 
 def loss_backward(cache: tuple) -> tuple[dict, NamedTuple | None]:
     """(grads with the keys of params, dstate0 or None when the forward started from zeros)."""
-    core, core_names, hs_shape, core_cache, readout_cache = cache
-    dh_T, dV, dc = readout_loss_backward(readout_cache)
-    dhs = np.zeros(hs_shape, dtype=dh_T.dtype)
-    dhs[:, -1] = dh_T
+    core, core_names, core_cache, head_cache, xent_cache = cache
+    dhs, dV, dc = linear_head_backward(softmax_xent_backward(1.0, xent_cache), head_cache)
     core_grads, _, dstate0 = core.sequence_backward((dhs, None), core_cache)
     grads = {name: core_grads[name] for name in core_names}
     grads.update(V=dV, c=dc)
