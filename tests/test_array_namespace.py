@@ -12,12 +12,12 @@ import itertools
 import numpy as np
 import pytest
 
-from fastweights_np import FastWeightsConfig, hidden_states, init_params, loss_and_grad
+from fastweights_np import FastWeightsConfig, get_core, hidden_states, init_params, loss_and_grad, ops
 from fastweights_np.array_namespace import namespace, run_in_namespace, to_namespace, to_numpy
 from fastweights_np.backends.cupy import BackendUnavailableError, cupy_status
-from fastweights_np.config import ACTIVATIONS, TIMINGS
 from fastweights_np.cores.fast_weights import FastWeightsState, sequence_backward, sequence_forward
-from fastweights_np.model import forward_record, loss_and_grad_unchecked, loss_backward, loss_forward
+from fastweights_np.cores.fast_weights.config import ACTIVATIONS, TIMINGS
+from fastweights_np.models.canonical import forward_record, loss_and_grad_unchecked, loss_backward, loss_forward
 from fastweights_np.optim import AdamConfig, adam_init, adam_step
 from fastweights_np.oracle import compare, golden_vectors
 
@@ -114,28 +114,91 @@ def test_adam_under_array_api_strict_equals_numpy():
     _assert_same((state.m, state.v), (s_state.m, s_state.v))
 
 
+def _op_cases():
+    """(name, forward, backward, inputs, upstream shape) for every op of ``fastweights_np.ops``."""
+    rng = np.random.default_rng(3)
+    r = rng.standard_normal
+    m, S = 3, 4
+    index = np.stack([np.concatenate([p, p + m]) for p in (rng.permutation(m) for _ in range(S))])
+    return [
+        ("affine", ops.affine_forward, ops.affine_backward, (r((2, 3, 4)), r((5, 4)), r(5)), (2, 3, 5)),
+        ("embedding", ops.embedding_forward, ops.embedding_backward, (rng.integers(0, 6, (2, 3)), r((6, 4))),
+         (2, 3, 4)),
+        ("relu", ops.relu_forward, ops.relu_backward, (r((2, 3, 4)),), (2, 3, 4)),
+        ("tanh", ops.tanh_forward, ops.tanh_backward, (r((2, 3, 4)),), (2, 3, 4)),
+        ("sigmoid", ops.sigmoid_forward, ops.sigmoid_backward, (40 * r((2, 3, 4)),), (2, 3, 4)),
+        ("layernorm", functools.partial(ops.layernorm_forward, eps=1e-5), ops.layernorm_backward,
+         (r((2, 3, 4)), r(4), r(4)), (2, 3, 4)),
+        ("complex_mul", ops.complex_mul_forward, ops.complex_mul_backward,
+         (r((2, 3, 2 * m)), r((3, 2 * m))), (2, 3, 2 * m)),
+        ("complex_mul, broadcast", ops.complex_mul_forward, ops.complex_mul_backward,
+         (r((2, 1, 2 * m)), r((2, 3, 2 * m))), (2, 3, 2 * m)),
+        ("complex_bound", ops.complex_bound_forward, ops.complex_bound_backward, (2 * r((2, 3, 2 * m)),),
+         (2, 3, 2 * m)),
+        ("complex_scale", ops.complex_scale_forward, ops.complex_scale_backward, (r((2, 1, m)), r((2, 3, 2 * m))),
+         (2, 3, 2 * m)),
+        ("copy_permute", ops.copy_permute_forward, ops.copy_permute_backward, (r((2, 3, 2 * m)), index),
+         (2, 3, S, 2 * m)),
+    ]
+
+
+@pytest.mark.parametrize("case", _op_cases(), ids=lambda case: case[0])
+def test_op_under_array_api_strict_equals_numpy(case):
+    _, forward, backward, inputs, dout_shape = case
+    dout = np.random.default_rng(4).standard_normal(dout_shape)
+    out, cache = forward(*inputs)
+    s_out, s_cache = forward(*to_namespace(inputs, xps))
+    assert namespace(s_out) is xps
+    _assert_same(out, s_out, "forward")
+    _assert_same(backward(dout, cache), backward(to_namespace(dout, xps), s_cache), "backward")
+
+
+def test_ops_under_array_api_strict_cover_every_op():
+    tested = {getattr(case[1], "func", case[1]).__name__ for case in _op_cases()}
+    every = {name for name in ops.__all__ if name.endswith("_forward")}
+    assert every - tested <= {"softmax_xent_forward"}  # returns a float loss; the model tests above run it
+
+
 # ------------------------------------------------------------- the backend="cupy" dispatch
 @pytest.fixture
 def strict_as_gpu(monkeypatch):
     """Stand array-api-strict in for CuPy, so that the backend="cupy" dispatch runs on the CPU."""
-    fake = functools.partial(run_in_namespace, xps)
-    monkeypatch.setattr("fastweights_np.model.run_on_cupy", fake)
-    monkeypatch.setattr("fastweights_np.oracle.export.run_on_cupy", fake)
+    monkeypatch.setattr("fastweights_np.backends.cupy.cupy_namespace", lambda: xps)
 
 
 def test_loss_and_grad_dispatch_moves_arrays_and_back(strict_as_gpu):
     cfg = _cfg(fast_weight_timing="preliminary", form="attention")
     params, x, y, _ = _problem(cfg)
-    loss, grads = loss_and_grad(params, x, y, cfg.replace(backend="cupy"))
+    loss, grads = loss_and_grad(params, x, y, cfg, backend="cupy")
     assert all(isinstance(g, np.ndarray | float) for g in grads.values())
     _assert_same(loss_and_grad(params, x, y, cfg), (loss, grads))
-    _assert_same(hidden_states(params, x, cfg), hidden_states(params, x, cfg.replace(backend="cupy")))
+    _assert_same(hidden_states(params, x, cfg), hidden_states(params, x, cfg, backend="cupy"))
+
+
+def test_cupy_core_takes_and_gives_numpy_and_keeps_its_cache_on_the_device(strict_as_gpu):
+    cfg = _cfg(form="attention")
+    params, x, _, rng = _problem(cfg)
+    core_params = {name: params[name] for name in ("W", "C", "b", "g", "beta")}
+    reference, gpu = get_core("fw"), get_core("fw", backend="cupy")
+    assert gpu.backend == "cupy"
+    (hs, state), cache = gpu.sequence_forward(core_params, x, cfg)
+    assert isinstance(hs, np.ndarray) and isinstance(state.A, np.ndarray)
+    assert namespace(cache.rest[0][0]) is xps  # the drive's cache holds x as the device had it
+    dhs = rng.standard_normal(hs.shape)
+    (ref_hs, ref_state), ref_cache = reference.sequence_forward(core_params, x, cfg)
+    _assert_same((ref_hs, ref_state), (hs, state), "forward")
+    _assert_same(reference.sequence_backward((dhs, None), ref_cache), gpu.sequence_backward((dhs, None), cache))
+
+
+def test_cupy_backend_has_only_the_fast_weights_core(strict_as_gpu):
+    with pytest.raises(ValueError, match="backend 'cupy' has the cores \\('fw',\\), not 'lstm'"):
+        get_core("lstm", backend="cupy")
 
 
 def test_golden_export_dispatch_equals_the_numpy_golden(strict_as_gpu):
     cfg = _cfg(fast_weight_timing="lagged")
     golden = golden_vectors(cfg)
-    moved = golden_vectors(cfg.replace(backend="cupy"))
+    moved = golden_vectors(cfg, backend="cupy")
     report = compare(golden, {k: v for k, v in moved.items() if k != "__manifest__"}, rtol=0.0, atol=0.0)
     assert report.passed, str(report)
 
@@ -150,10 +213,10 @@ def test_run_in_namespace_with_unchecked_functions():
 # --------------------------------------------------------------------------------- CuPy
 @pytest.mark.skipif(CUPY_USABLE, reason="CuPy is usable here; this checks the message when it is not")
 def test_cupy_backend_says_why_it_cannot_run():
-    cfg = _cfg(backend="cupy")
+    cfg = _cfg()
     params, x, y, _ = _problem(cfg)
     with pytest.raises(BackendUnavailableError, match="backend='cupy' cannot run here: .*"):
-        loss_and_grad(params, x, y, cfg)
+        loss_and_grad(params, x, y, cfg, backend="cupy")
     assert CUPY_REASON
 
 
@@ -163,7 +226,7 @@ def test_cupy_backend_equals_numpy(timing, form):
     cfg = _cfg(fast_weight_timing=timing, form=form)
     params, x, y, _ = _problem(cfg, B=4, T=6)
     loss, grads = loss_and_grad(params, x, y, cfg)
-    gpu_loss, gpu_grads = loss_and_grad(params, x, y, cfg.replace(backend="cupy"))
+    gpu_loss, gpu_grads = loss_and_grad(params, x, y, cfg, backend="cupy")
     assert gpu_loss == pytest.approx(loss, rel=1e-12)
     for k in grads:
         np.testing.assert_allclose(gpu_grads[k], grads[k], rtol=1e-10, atol=1e-13, err_msg=k)
@@ -184,6 +247,6 @@ def test_cupy_arrays_stay_on_the_gpu():
 @needs_cupy
 def test_cupy_golden_vectors_pass_the_numpy_golden():
     cfg = _cfg(hidden_size=8, input_size=4)
-    report = compare(golden_vectors(cfg), {k: v for k, v in golden_vectors(cfg.replace(backend="cupy")).items()
+    report = compare(golden_vectors(cfg), {k: v for k, v in golden_vectors(cfg, backend="cupy").items()
                                            if k != "__manifest__"})
     assert report.passed, str(report)

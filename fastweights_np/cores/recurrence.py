@@ -86,15 +86,15 @@ def sequence_forward(
     B, T, _ = x.shape
     drive, drive_cache = rec.drive_forward(params, x, cfg)
     if state0 is None:
-        zero = rec.zero_state(cfg, B, x.dtype)
+        zero = rec.zero_state(cfg, B, cfg.np_dtype)  # for its shapes; the arrays are made in x's namespace
         state = type(zero)(*(zeros(xp, part.shape, x) for part in zero))
     else:
         state = state0
     hs = zeros(xp, (B, T, cfg.hidden_size), x)
     steps = []
     for t in range(T):
-        state, step_cache = rec.step_forward(state, drive[:, t], params, cfg, **(step_options or {}))
-        hs[:, t] = state.h
+        state, step_cache = rec.step_forward(state, drive[:, t, ...], params, cfg, **(step_options or {}))
+        hs[:, t, ...] = state.h
         steps.append(step_cache)
     zero_dstate = type(state)(*(xp.zeros_like(part) for part in state))
     return (hs, state), (rec, drive.shape, drive_cache, steps, zero_dstate, state0 is not None, params)
@@ -123,8 +123,8 @@ def sequence_backward(
     dstate = zero_dstate if dstate is None else dstate
     ddrive = zeros(namespace(dhs), drive_shape, dhs)
     for t in reversed(range(len(steps))):
-        dstate = dstate._replace(h=dstate.h + dhs[:, t])
-        dstate, ddrive[:, t], step_grads = rec.step_backward(dstate, steps[t])
+        dstate = dstate._replace(h=dstate.h + dhs[:, t, ...])
+        dstate, ddrive[:, t, ...], step_grads = rec.step_backward(dstate, steps[t])
         accumulate(grads, step_grads)
     dx, drive_grads = rec.drive_backward(ddrive, drive_cache)
     accumulate(grads, drive_grads)

@@ -26,7 +26,7 @@ def select_forward(hs: Any, at: str) -> tuple[Any, SelectCache]:
     """h_T (B, H) when ``at`` is "last", hs (B, T, H) itself when "all"."""
     if at not in READ_AT:
         raise ValueError(f"at must be one of {READ_AT}, got {at!r}")
-    return (hs[:, -1] if at == "last" else hs), SelectCache(at, tuple(hs.shape))
+    return (hs[:, -1, ...] if at == "last" else hs), SelectCache(at, tuple(hs.shape))
 
 
 def select_backward(dh: Any, cache: SelectCache) -> Any:
@@ -34,5 +34,5 @@ def select_backward(dh: Any, cache: SelectCache) -> Any:
     if cache.at == "all":
         return dh
     dhs = zeros(namespace(dh), cache.shape, dh)
-    dhs[:, -1] = dh
+    dhs[:, -1, ...] = dh
     return dhs
