@@ -125,6 +125,8 @@ def _op_cases():
         ("embedding", ops.embedding_forward, ops.embedding_backward, (rng.integers(0, 6, (2, 3)), r((6, 4))),
          (2, 3, 4)),
         ("relu", ops.relu_forward, ops.relu_backward, (r((2, 3, 4)),), (2, 3, 4)),
+        ("activation", functools.partial(ops.activation_forward, use_ln=True, eps=1e-5, activation="tanh"),
+         ops.activation_backward, (r((2, 3, 4)), r(4), r(4)), (2, 3, 4)),
         ("tanh", ops.tanh_forward, ops.tanh_backward, (r((2, 3, 4)),), (2, 3, 4)),
         ("sigmoid", ops.sigmoid_forward, ops.sigmoid_backward, (40 * r((2, 3, 4)),), (2, 3, 4)),
         ("layernorm", functools.partial(ops.layernorm_forward, eps=1e-5), ops.layernorm_backward,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fastweights_np.config import FastWeightsConfig
+from fastweights_np.cores.fast_weights.config import FastWeightsConfig
 from fastweights_np.oracle import compare, golden_vectors, load_golden, read_arrays, save_golden
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "check_pytorch_against_golden.py"

@@ -4,11 +4,11 @@ from functools import partial
 
 import numpy as np
 import pytest
+from helpers_steps import attention_step_backward, attention_step_forward, inner_loop_backward, inner_loop_forward
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import configs, examples, hidden_sizes, unit_scalars
 
-from fastweights_np.cores.fast_weights.inner_loop import inner_loop_backward, inner_loop_forward
 from fastweights_np.cores.fast_weights.memory import (
     attention_memory_backward,
     attention_memory_forward,
@@ -19,12 +19,7 @@ from fastweights_np.cores.fast_weights.memory import (
     matrix_read_backward,
     matrix_read_forward,
 )
-from fastweights_np.cores.fast_weights.step import (
-    attention_step_backward,
-    attention_step_forward,
-    matrix_step_backward,
-    matrix_step_forward,
-)
+from fastweights_np.cores.fast_weights.step import matrix_step_backward, matrix_step_forward
 from fastweights_np.gradcheck import check_gradients, check_op
 from fastweights_np.ops import (
     affine_backward,

@@ -9,6 +9,7 @@ import pytest
 from fastweights_np import FastWeightsConfig, hidden_states, loss_and_grad
 from fastweights_np.cli import main
 from fastweights_np.cores.fast_weights.config import ACTIVATIONS, TIMINGS
+from fastweights_np.models.canonical import PARAM_NAMES
 from fastweights_np.naive import naive_run
 from fastweights_np.optim import AdamConfig, adam_init, adam_step
 from fastweights_np.oracle import (
@@ -24,7 +25,6 @@ from fastweights_np.oracle import (
     read_manifest,
     save_golden,
 )
-from fastweights_np.models.canonical import PARAM_NAMES
 
 CFG = FastWeightsConfig(input_size=4, hidden_size=6, output_size=3, inner_steps=2)
 

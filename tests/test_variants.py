@@ -11,13 +11,13 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
 from helpers_steps import attention_step_backward, attention_step_forward
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fastweights_np import FastWeightsConfig, init_params, loss_and_grad
-from fastweights_np.cores.fast_weights.config import ACTIVATIONS, TIMINGS
 from fastweights_np.cores.fast_weights import FastWeightsState, sequence_backward, sequence_forward
+from fastweights_np.cores.fast_weights.config import ACTIVATIONS, TIMINGS
 from fastweights_np.cores.fast_weights.memory import (
     attention_read_with_write_backward,
     attention_read_with_write_forward,

@@ -1,10 +1,15 @@
 """Differentiable ops, each a ``*_forward(...) -> (out, cache)`` / ``*_backward(dout, cache)`` pair.
 
 Every op works on arrays whose leading axes are batch-like (batch, time, ...) and whose last
-axis is the feature axis, in any array namespace (``fastweights_np.array_namespace``).
-Derivations: ``docs/math.md`` section 2; tanh: ``docs/variants.md``.
+axis is the feature axis, in any array namespace (``fastweights_np.array_namespace``): each
+looks up ``xp`` from its inputs and calls only the array API standard, so NumPy inputs run
+NumPy's own code and other namespaces give the same numbers (``tests/test_array_namespace.py``
+runs every op under array-api-strict). Derivations: ``docs/math.md`` section 2; tanh:
+``docs/variants.md``; the baselines' ops (sigmoid, the complex ops, copy_permute):
+``docs/baselines.md``.
 """
 
+from fastweights_np.ops.activation import activation_backward, activation_forward
 from fastweights_np.ops.affine import affine_backward, affine_forward
 from fastweights_np.ops.complex_bound import complex_bound_backward, complex_bound_forward
 from fastweights_np.ops.complex_mul import complex_mul_backward, complex_mul_forward
@@ -18,6 +23,8 @@ from fastweights_np.ops.softmax_xent import softmax_xent_backward, softmax_xent_
 from fastweights_np.ops.tanh import tanh_backward, tanh_forward
 
 __all__ = [
+    "activation_backward",
+    "activation_forward",
     "embedding_backward",
     "embedding_forward",
     "affine_backward",

@@ -7,23 +7,22 @@ v = [Re v_1 .. Re v_m | Im v_1 .. Im v_m].
 
 from __future__ import annotations
 
-import numpy as np
-
+from fastweights_np.array_namespace import namespace
 from fastweights_np.ops.broadcast import unbroadcast
 
 
-def split_complex(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def split_complex(v) -> tuple[object, object]:
     """(Re v, Im v) of a complex vector in the layout above; views of shape (..., m)."""
     m = v.shape[-1] // 2
     return v[..., :m], v[..., m:]
 
 
-def join_complex(re: np.ndarray, im: np.ndarray) -> np.ndarray:
+def join_complex(re, im):
     """Inverse of :func:`split_complex`: [re | im] along the last axis."""
-    return np.concatenate((re, im), axis=-1)
+    return namespace(re, im).concat((re, im), axis=-1)
 
 
-def complex_mul_forward(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, tuple]:
+def complex_mul_forward(a, b) -> tuple[object, tuple]:
     """z = a ⊛ b, the complex product entry by entry:
 
     Re z = Re a Re b − Im a Im b,   Im z = Re a Im b + Im a Re b.
@@ -43,7 +42,7 @@ def complex_mul_forward(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, tuple
     return z, (a, b)
 
 
-def complex_mul_backward(dz: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray]:
+def complex_mul_backward(dz, cache: tuple) -> tuple[object, object]:
     """Gradients of z = a ⊛ b:  da = dz ⊛ conj(b),  db = dz ⊛ conj(a), i.e.
 
     Re da = Re dz Re b + Im dz Im b,   Im da = Im dz Re b − Re dz Im b   (and a ↔ b for db),

@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from fastweights_np.ops.broadcast import unbroadcast
 from fastweights_np.ops.complex_mul import join_complex, split_complex
 
 
-def complex_scale_forward(g: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, tuple]:
+def complex_scale_forward(g, v) -> tuple[object, tuple]:
     """y = g ⊙ v with g real:  Re y = g ⊙ Re v,  Im y = g ⊙ Im v.
 
     Parameters
@@ -25,7 +23,7 @@ def complex_scale_forward(g: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, tup
     return join_complex(g, g) * v, (g, v)
 
 
-def complex_scale_backward(dy: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray]:
+def complex_scale_backward(dy, cache: tuple) -> tuple[object, object]:
     """Gradients of y = g ⊙ v:  dg = Re dy ⊙ Re v + Im dy ⊙ Im v,  dv = [g | g] ⊙ dy
     (each summed back over broadcast axes).
 

@@ -3,10 +3,10 @@ docs/baselines.md §3.1). Complex layout: see :mod:`fastweights_np.ops.complex_m
 
 from __future__ import annotations
 
-import numpy as np
+from fastweights_np.array_namespace import namespace
 
 
-def copy_permute_forward(r: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def copy_permute_forward(r, index) -> tuple[object, object]:
     """r_s = P_s r for every copy s: out[..., s, j] = r[..., index[s, j]].
 
     Parameters
@@ -14,17 +14,19 @@ def copy_permute_forward(r: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, 
     r : (..., 2m) complex keys in [Re | Im] layout
     index : (S, 2m) integer; row s is the permutation P_s of the 2m real coordinates (for the
         A-LSTM, [π_s | π_s + m], the same permutation π_s of the m complex entries applied
-        to the real and the imaginary parts)
+        to the real and the imaginary parts); an array of the same namespace as ``r``
 
     Returns
     -------
     out : (..., S, 2m)
     cache : ``index``
     """
-    return r[..., index], index
+    xp = namespace(r, index)
+    out = xp.take(r, xp.reshape(index, (-1,)), axis=-1)  # a gather: r[..., index] in NumPy
+    return xp.reshape(out, (*r.shape[:-1], *index.shape)), index
 
 
-def copy_permute_backward(dout: np.ndarray, cache: np.ndarray) -> np.ndarray:
+def copy_permute_backward(dout, cache):
     """dr = Σ_s P_sᵀ dout_s: coordinate index[s, j] of r receives dout[..., s, j].
 
     Each row of ``index`` must be a permutation (which :func:`copy_permute_forward` does not
@@ -34,5 +36,6 @@ def copy_permute_backward(dout: np.ndarray, cache: np.ndarray) -> np.ndarray:
     -------
     dr : (..., 2m)
     """
-    inverse = np.argsort(cache, axis=-1)
-    return np.take_along_axis(dout, np.broadcast_to(inverse, dout.shape), axis=-1).sum(axis=-2)
+    xp = namespace(dout, cache)
+    inverse = xp.argsort(cache, axis=-1)
+    return xp.sum(xp.take_along_axis(dout, xp.broadcast_to(inverse, dout.shape), axis=-1), axis=-2)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
+from fastweights_np.array_namespace import namespace
 
 
-def sigmoid_forward(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def sigmoid_forward(v) -> tuple[object, object]:
     """σ(v) elementwise, computed without overflow for any finite v.
 
     With e = exp(−|v|): σ(v) = 1/(1 + e) for v >= 0 and e/(1 + e) for v < 0.
@@ -19,12 +19,13 @@ def sigmoid_forward(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     out : same shape as ``v``, in (0, 1)
     cache : ``out``
     """
-    e = np.exp(-np.abs(v))
-    out = np.where(v >= 0, 1.0, e) / (1.0 + e)
+    xp = namespace(v)
+    e = xp.exp(-xp.abs(v))
+    out = xp.where(v >= 0, xp.ones_like(e), e) / (1.0 + e)
     return out, out
 
 
-def sigmoid_backward(dout: np.ndarray, cache: np.ndarray) -> np.ndarray:
+def sigmoid_backward(dout, cache):
     """dv = dout ⊙ σ(v) ⊙ (1 − σ(v))."""
     s = cache
     return dout * s * (1.0 - s)

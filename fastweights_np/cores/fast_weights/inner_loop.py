@@ -8,7 +8,9 @@ f is ReLU, or tanh with ``activation="tanh"``. The loop does not know how A_t u 
 it is handed a ``read`` function (u ↦ (A_t u, cache)) and, in the backward, the matching
 ``read_backward``. The matrix and attention forms share this code. The preliminary vector and
 the iterations are separate functions because the "preliminary" timing writes h^(0) into the
-memory between them (docs/variants.md §1). Derivation: ``docs/math.md`` §4.
+memory between them (docs/variants.md §1): a step calls :func:`preliminary_forward` from
+``step.boundary_forward`` and then :func:`iterations_forward` (backward: ``step.boundary_backward``
+calls :func:`preliminary_backward` after :func:`iterations_backward`). Derivation: ``docs/math.md`` §4.
 """
 
 from __future__ import annotations
@@ -16,41 +18,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastweights_np.array_namespace import namespace, zeros
-from fastweights_np.config import FastWeightsConfig
-from fastweights_np.ops import (
-    layernorm_backward,
-    layernorm_forward,
-    relu_backward,
-    relu_forward,
-    tanh_backward,
-    tanh_forward,
-)
+from fastweights_np.cores.fast_weights.config import FastWeightsConfig
+from fastweights_np.ops import activation_backward, activation_forward
 
 Read = Callable[[object], tuple[object, tuple]]
 ReadBackward = Callable[[object, tuple], tuple]
-
-NONLINEARITIES = {"relu": (relu_forward, relu_backward), "tanh": (tanh_forward, tanh_backward)}
-
-
-def activation_forward(v, g, beta, use_ln: bool, eps: float, activation: str = "relu") -> tuple[object, tuple]:
-    """f(LN(v)) if ``use_ln`` else f(v), with f = ReLU or tanh. Shapes (B, H) → (B, H)."""
-    ln_cache = None
-    if use_ln:
-        v, ln_cache = layernorm_forward(v, g, beta, eps)
-    f_forward, _ = NONLINEARITIES[activation]
-    out, f_cache = f_forward(v)
-    return out, (ln_cache, activation, f_cache)
-
-
-def activation_backward(dout, cache: tuple) -> tuple:
-    """Backward of :func:`activation_forward`: (dv, dg, dbeta); dg, dbeta are None without LN."""
-    ln_cache, activation, f_cache = cache
-    _, f_backward = NONLINEARITIES[activation]
-    dv = f_backward(dout, f_cache)
-    if ln_cache is None:
-        return dv, None, None
-    return layernorm_backward(dv, ln_cache)
-
 
 def preliminary_forward(z, g, beta, cfg: FastWeightsConfig) -> tuple[object, tuple]:
     """h^(0) = f(z), or f(LN(z)) with ``cfg.ln_preliminary``. Shapes (B, H) → (B, H)."""
@@ -122,49 +94,7 @@ def iterations_backward(dh, cache: tuple, read_backward: ReadBackward) -> tuple:
 
 
 def inner_states(cache: tuple) -> tuple:
-    """The states (h^(0), h^(1), ..., h^(S)) recorded in the cache of :func:`iterations_forward`
-    (or, given its cache, of :func:`inner_loop_forward`), each (B, H)."""
+    """The states (h^(0), h^(1), ..., h^(S)) recorded in the cache of :func:`iterations_forward`,
+    each (B, H)."""
     return cache[-1]
 
-
-def inner_loop_forward(z, read: Read, g, beta, cfg: FastWeightsConfig) -> tuple[object, tuple]:
-    """h_t from the boundary condition z_t = W h_{t-1} + C x_t + b (Eq. 5).
-
-    The preliminary vector (:func:`preliminary_forward`) followed by the iterations
-    (:func:`iterations_forward`) on the same z.
-
-    Parameters
-    ----------
-    z : (B, H)
-    read : u ↦ (A_t u, cache), u and A_t u of shape (B, H)
-    g, beta : (H,) layer-norm gain and bias, shared by every iteration
-    cfg : uses inner_steps, layer_norm, ln_preliminary, ln_eps, activation
-
-    Returns
-    -------
-    h : (B, H), h_t = h^(S)
-    cache : the caches of h^(0) and of each iteration s = 1..S, and the states h^(0..S)
-    """
-    h0, first = preliminary_forward(z, g, beta, cfg)
-    h, (iterations, states) = iterations_forward(z, h0, read, g, beta, cfg)
-    return h, (first, iterations, states)
-
-
-def inner_loop_backward(dh, cache: tuple, read_backward: ReadBackward) -> tuple:
-    """Backward of :func:`inner_loop_forward`.
-
-    The iterations' backward, then dz += act'(dh^(0)) for the preliminary vector.
-
-    Returns
-    -------
-    dz : (B, H)
-    dg, dbeta : (H,)
-    memory_grads : as in :func:`iterations_backward`
-    """
-    first, iterations, states = cache
-    dz, dh0, dg, dbeta, memory_grads = iterations_backward(dh, (iterations, states), read_backward)
-    dz0, dg_0, dbeta_0 = preliminary_backward(dh0, first)
-    if dg_0 is not None:
-        dg = dg + dg_0
-        dbeta = dbeta + dbeta_0
-    return dz + dz0, dg, dbeta, memory_grads

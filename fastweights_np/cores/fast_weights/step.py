@@ -23,7 +23,7 @@ from __future__ import annotations
 from functools import partial
 
 from fastweights_np.array_namespace import namespace, zeros
-from fastweights_np.config import FastWeightsConfig
+from fastweights_np.cores.fast_weights.config import FastWeightsConfig
 from fastweights_np.cores.fast_weights.inner_loop import (
     inner_states,
     iterations_backward,
@@ -244,45 +244,3 @@ def attention_keys_step_backward(dout: tuple, cache: tuple) -> tuple:
     grads = _step_grads(dg, dbeta, boundary_grads, ddecay, dfast_lr)
     return dh_prev, dkeys_prev, ddrive, grads, dA0
 
-
-def attention_step_forward(
-    past, drive, params: Params, decay: float, fast_lr: float, A0, cfg: FastWeightsConfig
-) -> tuple[object, tuple]:
-    """One attention-form step whose keys are the past hidden states ("paper" and "lagged").
-
-    :func:`attention_keys_step_forward` with h_{t-1} = past[:, -1] and k_τ = h_{τ-1}, i.e.
-    keys_prev = past[:, :-1].
-
-    Parameters
-    ----------
-    past : (B, t, H), h_0 .. h_{t-1}
-    drive, params, decay, fast_lr, A0, cfg : as in :func:`attention_keys_step_forward`
-
-    Returns
-    -------
-    h : (B, H), h_t
-    cache : for :func:`attention_step_backward`
-    """
-    if cfg.fast_weight_timing == "preliminary":
-        raise ValueError(
-            "attention_step_forward reads the past hidden states as keys, but the 'preliminary' timing "
-            "writes h_t^(0); use attention_keys_step_forward"
-        )
-    (h, _), cache = attention_keys_step_forward(
-        past[:, -1, :], past[:, :-1, :], drive, params, decay, fast_lr, A0, cfg
-    )
-    return h, cache
-
-
-def attention_step_backward(dh, cache: tuple) -> tuple:
-    """Backward of :func:`attention_step_forward`.
-
-    Returns
-    -------
-    dpast : (B, t, H), ddrive : (B, H)
-    grads : {"W", "g", "beta", "decay", "fast_lr"}
-    dA0 : (B, H, H) or None
-    """
-    dh_prev, dkeys_prev, ddrive, grads, dA0 = attention_keys_step_backward((dh, None), cache)
-    xp = namespace(dh)
-    return xp.concat([dkeys_prev, dh_prev[:, None, :]], axis=1), ddrive, grads, dA0

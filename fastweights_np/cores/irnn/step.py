@@ -4,7 +4,7 @@
     h_t = ReLU(z_t)            or ReLU(LN(z_t; g, beta)) with layer_norm
 
 This is the fast-weights step with the fast weights removed (η = 0): the nonlinearity is the
-fast-weights core's own ``activation_forward``. Derivation: ``docs/baselines.md`` §1.
+activation that core uses too (``ops.activation_forward``). Derivation: ``docs/baselines.md`` §1.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from fastweights_np.cores.fast_weights.inner_loop import activation_backward, activation_forward
 from fastweights_np.cores.irnn.config import IRNNConfig
 from fastweights_np.cores.preactivation import recurrent_backward, recurrent_forward
+from fastweights_np.ops import activation_backward, activation_forward
 
 
 class IRNNState(NamedTuple):
