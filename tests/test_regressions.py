@@ -59,3 +59,25 @@ def test_relu_kink_within_two_eps_of_the_point():
     report = check_gradients(f, {"C": core["C"]}, {"C": grads["C"]}, mode="entry")
     assert report.passed, "\n" + str(report)
     assert report.rows[0].eps < 1e-5  # passed only after the smaller step
+
+
+def test_op_check_resolves_a_tiny_gradient_under_a_sum_that_cancels():
+    """attention_memory with λ = 0.125, t = 5: dA_T/dA_0 = λ^5 ≈ 3e-5, so d f/d A_0 is tiny next
+    to the terms of f = Σ A_T ⊙ dout, which cancel. The rounding of f scales with those terms,
+    not with |f|: the check's resolution bound was 2× too small and A_0 failed at a relative
+    2.5e-4 (found by hypothesis in test_ops.test_attention_memory). check_op now bounds the
+    rounding by Σ|terms|."""
+    from fastweights_np.cores.fast_weights.memory import attention_memory_backward, attention_memory_forward
+    from fastweights_np.gradcheck import check_op
+
+    rng = np.random.default_rng(13420)
+    inputs = {"past": rng.standard_normal((3, 5, 5)), "decay": 0.125, "fast_lr": 1.0}
+    inputs["A0"] = rng.standard_normal((3, 5, 5))
+    report = check_op(attention_memory_forward, attention_memory_backward, inputs, ["past", "decay", "fast_lr", "A0"])
+    assert report.passed, str(report)
+    # a wrong gradient is still caught: the bound is the rounding's, not a blanket tolerance
+    wrong = check_op(attention_memory_forward,
+                     lambda dout, cache: (*attention_memory_backward(dout, cache)[:3],
+                                          1.01 * attention_memory_backward(dout, cache)[3]),
+                     inputs, ["past", "decay", "fast_lr", "A0"])
+    assert not wrong.passed
