@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import examples
 
-from fastweights_np.tasks.assoc_data import (
+from fastweights_np.tasks.assoc.data import (
     DIGIT_OFFSET,
     QUERY_ID,
     VOCAB_SIZE,

@@ -6,7 +6,7 @@ import pytest
 
 from fastweights_np.cli import main
 from fastweights_np.cli.plot import line_styles, run_key, run_labels
-from fastweights_np.cli.reproduce import PAPER_TABLE1
+from fastweights_np.tasks.assoc.reproduce import PAPER_TABLE1
 
 TINY = ["--extra", "--train-size", "300", "--val-size", "100", "--test-size", "100"]
 
@@ -30,7 +30,7 @@ def test_reproduce_a_tiny_grid(tmp_path, capsys):
 
 
 def test_first_below_finds_the_first_evaluation_under_a_threshold(tmp_path):
-    from fastweights_np.cli.reproduce import first_below
+    from fastweights_np.tasks.experiment import first_below
 
     log = tmp_path / "metrics.jsonl"
     records = [{"step": 0, "val_error": 0.9}, {"step": 500, "val_error": 0.009, "elapsed_s": 60.0},

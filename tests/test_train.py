@@ -15,18 +15,25 @@ from fastweights_np.cores.registry import CORE_NAMES
 from fastweights_np.gradcheck import check_gradients
 from fastweights_np.ops import softmax_xent_forward
 from fastweights_np.optim import AdamConfig, adam_step, learning_rate
-from fastweights_np.tasks.assoc_data import make_assoc, make_assoc_splits
-from fastweights_np.tasks.assoc_model import AssocModel, AssocModelConfig
-from fastweights_np.train.batches import batch_indices
+from fastweights_np.tasks.assoc.data import make_assoc, make_assoc_splits
+from fastweights_np.tasks.assoc.model import AssocModel, AssocModelConfig
+from fastweights_np.tasks.batches import batch_indices, split_batches
+from fastweights_np.tasks.metrics import classification_metric
 from fastweights_np.train.checkpoint import load_checkpoint
 from fastweights_np.train.clip import clip_by_global_norm, global_norm
-from fastweights_np.train.loop import TrainConfig, train
+from fastweights_np.train.supervised import TrainConfig, train
 
 SMALL = {"train": 512, "val": 256, "test": 256}
 
 
 def _small_model(core="fw", hidden=8, dtype="float64"):
     return AssocModel(AssocModelConfig(core=core, hidden_size=hidden, embed_size=6, fc_size=7, dtype=dtype))
+
+
+def _train(model, data, cfg, run_dir, **kwargs):
+    """The supervised trainer on in-memory splits, as the assoc task runs it."""
+    return train(model, split_batches(data["train"], cfg.batch_size), classification_metric, data, cfg, run_dir,
+                 **kwargs)
 
 
 @pytest.mark.parametrize("core", CORE_NAMES)
@@ -50,8 +57,8 @@ def test_task_model_gradients(core, seed, num_pairs):
 def test_a_short_run_learns(tmp_path):
     """A few hundred steps must bring the training loss well below log(10) ≈ 2.30."""
     data = make_assoc_splits(seed=0, sizes=SMALL)
-    result = train(_small_model(hidden=16), data, TrainConfig(steps=300, eval_every=100, lr=3e-3), tmp_path / "run",
-                   progress=False)
+    result = _train(_small_model(hidden=16), data, TrainConfig(steps=300, eval_every=100, lr=3e-3), tmp_path / "run",
+                    progress=False)
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     losses = [r["train_loss"] for r in records if r.get("train_loss") is not None]
     assert losses[-1] < 0.8 * np.log(10)
@@ -80,12 +87,12 @@ class _InterruptAt:
 def test_resume_equals_an_uninterrupted_run(tmp_path, interrupt_at, lr_schedule):
     data = make_assoc_splits(seed=1, sizes=SMALL)
     cfg = TrainConfig(steps=30, eval_every=5, checkpoint_every=10, seed=3, lr_schedule=lr_schedule)
-    straight = train(_small_model(), data, cfg, tmp_path / "straight", progress=False)
+    straight = _train(_small_model(), data, cfg, tmp_path / "straight", progress=False)
 
-    stopped = train(_InterruptAt(_small_model(), interrupt_at), data, cfg, tmp_path / "resumed", progress=False)
+    stopped = _train(_InterruptAt(_small_model(), interrupt_at), data, cfg, tmp_path / "resumed", progress=False)
     assert stopped.status == "interrupted" and stopped.step == interrupt_at - 1
     assert load_checkpoint(tmp_path / "resumed" / "checkpoint.npz").step == interrupt_at - 1
-    resumed = train(_small_model(), data, cfg, tmp_path / "resumed", resume=True, progress=False)
+    resumed = _train(_small_model(), data, cfg, tmp_path / "resumed", resume=True, progress=False)
 
     assert resumed.status == "finished" and resumed.step == 30
     for name, value in straight.params.items():
@@ -110,9 +117,9 @@ def test_the_cosine_schedule_is_what_the_updates_use(tmp_path):
     data = make_assoc_splits(seed=1, sizes=SMALL)
     cfg = TrainConfig(steps=4, eval_every=2, checkpoint_every=3, seed=0, lr=1e-2, lr_schedule="cosine")
     model = _small_model()
-    train(_InterruptAt(model, 4), data, cfg, tmp_path / "run", progress=False)  # stops after 3 updates
+    _train(_InterruptAt(model, 4), data, cfg, tmp_path / "run", progress=False)  # stops after 3 updates
     before = load_checkpoint(tmp_path / "run" / "checkpoint.npz")
-    done = train(model, data, cfg, tmp_path / "run", resume=True, progress=False)
+    done = _train(model, data, cfg, tmp_path / "run", resume=True, progress=False)
     after = load_checkpoint(tmp_path / "run" / "checkpoint.npz")
     idx = batch_indices(len(data["train"].y), cfg.batch_size, cfg.seed, 3)
     _, grads = model.loss_and_grad(before.params, data["train"].x[idx], data["train"].y[idx])
@@ -168,6 +175,23 @@ def test_cli_train_eval_resume(tmp_path, capsys):
     assert "cannot change --hidden of an existing run" in capsys.readouterr().err
 
 
+def test_cli_resumes_a_run_whose_run_json_names_the_backend_in_the_core_config(tmp_path, capsys):
+    """run.json of an earlier version had "backend" in the model's core_options; a resume drops
+    the key (it stays in "options") and continues."""
+    run = tmp_path / "run"
+    args = ["train", "assoc", "--hidden", "6", "--steps", "10", "--eval-every", "5", "--train-size", "200",
+            "--val-size", "50", "--test-size", "50", "--backend", "numpy", "--out", str(run), "--no-progress"]
+    assert main(args) == 0
+    info = json.loads((run / "run.json").read_text())
+    assert "backend" not in info["model"]["core_options"] and info["options"]["backend"] == "numpy"
+    info["model"]["core_options"]["backend"] = "numpy"
+    (run / "run.json").write_text(json.dumps(info))
+    assert main(["train", "assoc", "--out", str(run), "--resume", "--steps", "15", "--no-progress"]) == 0
+    assert json.loads((run / "final.json").read_text())["step"] == 15
+    assert "backend" not in json.loads((run / "run.json").read_text())["model"]["core_options"]
+    capsys.readouterr()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -193,7 +217,7 @@ def test_cli_runs_blas_on_one_thread_beside_numba(tmp_path, monkeypatch, core, n
     NumPy reference, BLAS keeps its threads."""
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    import fastweights_np.cli.train as cli_train
+    import fastweights_np.train.supervised as supervised
 
     def blas_threads():
         return {pool["filepath"]: pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
@@ -204,8 +228,8 @@ def test_cli_runs_blas_on_one_thread_beside_numba(tmp_path, monkeypatch, core, n
         seen.append(blas_threads())
         return real_train(*args, **kwargs)
 
-    real_train = cli_train.train
-    monkeypatch.setattr(cli_train, "train", recording_train)
+    real_train = supervised.train
+    monkeypatch.setattr(supervised, "train", recording_train)
     args = ["train", "assoc", "--core", core, "--hidden", "4", "--steps", "2", "--train-size", "200",
             "--val-size", "50", "--test-size", "50", "--out", str(tmp_path / "r"), "--no-progress"]
     import scipy.linalg.cython_blas  # noqa: F401  (loaded by Numba's first kernel call)
@@ -259,3 +283,38 @@ def test_ctrl_c_saves_and_exits_cleanly(tmp_path):
     done = subprocess.run(resume, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads((run / "final.json").read_text())["step"] == state.step + 10
+
+
+def test_the_supervised_trainer_reads_batches_of_seed_and_step(tmp_path):
+    """The trainer draws batch k as batches(seed, k), also after a resume, and evaluates with the
+    metric it is given (its values are what metrics.jsonl holds)."""
+    from toy_task import LinearModel, blobs
+
+    splits = {"val": blobs(50, 3, 1), "test": blobs(40, 3, 2)}
+    train_split = blobs(64, 3, 0)
+    calls = []
+
+    def batches(seed, step):
+        calls.append((seed, step))
+        rows = np.random.default_rng([seed, step]).integers(0, 64, 8)
+        return train_split.x[rows], train_split.y[rows]
+
+    def metric(model, params, split, batch_size):
+        return {"loss": float(len(split)), "error": 1.0 / len(split)}
+
+    cfg = TrainConfig(steps=6, eval_every=3, checkpoint_every=2, seed=5, lr=0.1)
+    model = LinearModel(3)
+    stopped = train(_InterruptAt(model, 4), batches, metric, splits, cfg, tmp_path / "run", progress=False)
+    assert stopped.status == "interrupted" and calls == [(5, 0), (5, 1), (5, 2), (5, 3)]
+    resumed = train(model, batches, metric, splits, cfg, tmp_path / "run", resume=True, progress=False)
+    assert calls[4:] == [(5, 3), (5, 4), (5, 5)]  # from the checkpoint Ctrl-C saved after 3 updates
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [0, 3, 6, 6]
+    assert all(r["val_loss"] == 50.0 and r["test_error"] == 1 / 40 for r in records[:3])
+    assert resumed.status == "finished" and resumed.test_loss == 40.0 and resumed.best_step == 0
+
+    calls.clear()
+    straight = train(model, batches, metric, splits, cfg, None, progress=False)
+    assert calls == [(5, k) for k in range(6)]
+    for name, value in straight.params.items():  # best_step 0: the initial parameters, either way
+        np.testing.assert_array_equal(resumed.params[name], value)

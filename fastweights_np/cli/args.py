@@ -1,40 +1,56 @@
-"""argparse value types that reject bad values with a message naming what is allowed."""
+"""argparse value types that reject bad values with a message naming what is allowed, and the
+arguments of declared options (fastweights_np.tasks.options)."""
 
 from __future__ import annotations
 
 import argparse
 
-from fastweights_np.config import ACTIVATIONS, TIMINGS, FastWeightsConfig
+from fastweights_np.cores.fast_weights.config import ACTIVATIONS, TIMINGS, FastWeightsConfig
+from fastweights_np.tasks import options as values
 
 
-def _number(kind, text: str, ok, allowed: str):
-    try:
-        value = kind(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected {allowed}, got {text!r}") from None
-    if not ok(value):
-        raise argparse.ArgumentTypeError(f"expected {allowed}, got {text!r}")
-    return value
+def argparse_type(parse):
+    """An argparse ``type`` from a value parser that raises ValueError with a message
+    (fastweights_np.tasks.options): argparse then prints that message."""
+
+    def convert(text: str):
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = parse.__name__
+    return convert
 
 
-def positive_int(text: str) -> int:
-    return _number(int, text, lambda v: v >= 1, "a positive integer")
+integer = argparse_type(values.integer)
+positive_int = argparse_type(values.positive_int)
+nonneg_int = argparse_type(values.nonneg_int)
+positive_float = argparse_type(values.positive_float)
+nonneg_float = argparse_type(values.nonneg_float)
+unit_interval = argparse_type(values.unit_interval)
 
 
-def nonneg_int(text: str) -> int:
-    return _number(int, text, lambda v: v >= 0, "a non-negative integer")
-
-
-def positive_float(text: str) -> float:
-    return _number(float, text, lambda v: v > 0, "a positive number")
-
-
-def nonneg_float(text: str) -> float:
-    return _number(float, text, lambda v: v >= 0, "a non-negative number")
-
-
-def unit_interval(text: str) -> float:
-    return _number(float, text, lambda v: 0 <= v <= 1, "a number in [0, 1]")
+def add_options(p, options, defaults: dict | None = None, *, parser_defaults: bool = False) -> None:
+    """One argument per declared option (fastweights_np.tasks.options.Option), its declared
+    default (or ``defaults[name]``) named in the help. The parser's defaults are None unless
+    ``parser_defaults``, so that a resume can tell which options its command line gave."""
+    for o in options:
+        default = (defaults or {}).get(o.name, o.default)
+        shown = default if o.name in (defaults or {}) or o.default_text is None else o.default_text
+        if isinstance(shown, list | tuple):
+            shown = " ".join(map(str, shown))
+        if o.switch:
+            p.add_argument(o.flag, action="store_true", default=bool(default) if parser_defaults else None,
+                           help=o.help)
+            continue
+        kwargs = {"type": None if o.parse is None else argparse_type(o.parse), "choices": o.choices,
+                  "help": o.help + ("" if shown is None else f" (default {shown})")}
+        if o.many:
+            kwargs["nargs"] = "+"
+        if parser_defaults:
+            kwargs["default"] = default
+        p.add_argument(o.flag, **kwargs)
 
 
 def add_model_arguments(p: argparse.ArgumentParser, *, inner_steps: int = 2) -> None:

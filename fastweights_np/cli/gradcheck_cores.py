@@ -10,10 +10,10 @@ import argparse
 
 import numpy as np
 
-from fastweights_np.models import core_readout as core_model
 from fastweights_np.cli.args import positive_int
 from fastweights_np.core_gradcheck import check_core
 from fastweights_np.cores.registry import CORE_NAMES, get_core
+from fastweights_np.models import core_readout as core_model
 
 
 def add_core_arguments(p: argparse.ArgumentParser) -> None:

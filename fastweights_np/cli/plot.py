@@ -6,8 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-# How the cores are named in figures and tables (the paper's names).
-DISPLAY_NAMES = {"irnn": "IRNN", "lstm": "LSTM", "alstm": "A-LSTM", "fw": "Fast weights"}
+from fastweights_np.tasks.options import DISPLAY_NAMES  # the cores' names in figures (the paper's)
+
 METRICS = ("test_loss", "test_error", "val_loss", "val_error", "train_loss")
 LABELS = {
     "test_loss": "test negative log-likelihood",

@@ -6,8 +6,9 @@
     logits = V a + c                         softmax over the 10 digits
 
 Parameters are one flat dict: "embed.E" (vocab, D), "core.<name>" for the core's parameters,
-"fc.W" (F, R), "fc.b" (F,), "out.W" (O, F), "out.b" (O,). Backward: docs/math.md §2 for the ops,
-the core's own docs for the core.
+"fc.W" (F, R), "fc.b" (F,), "out.W" (O, F), "out.b" (O,): the last two pairs are the MLP head
+(``fastweights_np.heads.mlp``) on h_T. Backward: docs/math.md §2 for the ops, the core's own docs
+for the core.
 """
 
 from __future__ import annotations
@@ -17,18 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from fastweights_np.cores.registry import get_core
+from fastweights_np.backends import get_core
+from fastweights_np.heads import mlp_head_backward, mlp_head_forward
 from fastweights_np.ops import (
-    affine_backward,
-    affine_forward,
     embedding_backward,
     embedding_forward,
-    relu_backward,
-    relu_forward,
     softmax_xent_backward,
     softmax_xent_forward,
 )
-from fastweights_np.tasks.assoc_data import NUM_CLASSES, VOCAB_SIZE
+from fastweights_np.tasks.assoc.data import NUM_CLASSES, VOCAB_SIZE
 
 Params = dict[str, np.ndarray]
 CORE_PREFIX = "core."
@@ -42,7 +40,7 @@ class AssocModelConfig:
     """Sizes and the core: ``core`` in {"fw", "irnn", "lstm", "alstm"}, R = ``hidden_size``.
 
     ``core_options`` are fields of the core's config (for fw: decay, fast_lr, inner_steps,
-    layer_norm, form, backend, ...); for fw the task's defaults λ = 0.9, η = 0.5, S = 1 apply
+    layer_norm, form, ...); for fw the task's defaults λ = 0.9, η = 0.5, S = 1 apply
     unless given.
     """
 
@@ -62,9 +60,9 @@ class AssocModelConfig:
 class AssocModel:
     """The model of :class:`AssocModelConfig`, with forward and backward (a trainer's Trainable)."""
 
-    def __init__(self, cfg: AssocModelConfig):
+    def __init__(self, cfg: AssocModelConfig, backend: str = "numpy"):
         self.cfg = cfg
-        self.core = get_core(cfg.core)
+        self.core = get_core(cfg.core, backend=backend)
         options = dict(FW_TASK_DEFAULTS if cfg.core == "fw" else {}, dtype=cfg.dtype)
         options.update(cfg.core_options)
         self.core_cfg = self.core.make_config(cfg.embed_size, cfg.hidden_size, cfg.num_classes, **options)
@@ -121,19 +119,14 @@ class AssocModel:
         """logits (B, O) for symbol ids x (B, T), and the cache for :meth:`backward`."""
         e, embed_cache = embedding_forward(x, params["embed.E"])
         (hs, _), core_cache = self.core.sequence_forward(self._core_params(params), e, self.core_cfg)
-        a, fc_cache = affine_forward(hs[:, -1], params["fc.W"], params["fc.b"])
-        r, relu_cache = relu_forward(a)
-        logits, out_cache = affine_forward(r, params["out.W"], params["out.b"])
-        return logits, (embed_cache, core_cache, hs.shape, fc_cache, relu_cache, out_cache)
+        logits, head_cache = mlp_head_forward(hs, params["fc.W"], params["fc.b"], params["out.W"],
+                                              params["out.b"], at="last")
+        return logits, (embed_cache, core_cache, head_cache)
 
     def backward(self, dlogits: np.ndarray, cache: tuple) -> dict[str, np.ndarray]:
         """Gradients of every parameter for an upstream gradient on the logits."""
-        embed_cache, core_cache, hs_shape, fc_cache, relu_cache, out_cache = cache
-        dr, d_outW, d_outb = affine_backward(dlogits, out_cache)
-        da = relu_backward(dr, relu_cache)
-        dh_T, d_fcW, d_fcb = affine_backward(da, fc_cache)
-        dhs = np.zeros(hs_shape, dh_T.dtype)
-        dhs[:, -1] = dh_T
+        embed_cache, core_cache, head_cache = cache
+        dhs, d_fcW, d_fcb, d_outW, d_outb = mlp_head_backward(dlogits, head_cache)
         core_grads, de, _ = self.core.sequence_backward((dhs, None), core_cache)
         grads = {"embed.E": embedding_backward(de, embed_cache)}
         grads.update({CORE_PREFIX + k: core_grads[k] for k in self.core.param_shapes(self.core_cfg)})

@@ -1,41 +1,46 @@
-"""The training loop: Adam on mini-batches, periodic evaluation, the best parameters by
+"""The supervised trainer: Adam on mini-batches, periodic evaluation, the best parameters by
 validation error, atomic checkpoints, exact resume, and a clean stop on Ctrl-C.
 
-A run directory holds
-    run.json        what was trained and how (written once; a resume must match it)
-    metrics.jsonl   one JSON object per evaluation (and a last one with the test result)
-    checkpoint.npz  everything needed to continue (fastweights_np.train.checkpoint)
-    final.json      the result, once the run has finished
+The task supplies the model, the training batches as a function of (seed, step) and the
+metric (fastweights_np.tasks.task: SupervisedRun and Task.metric). The run directory
+(fastweights_np.train.run_dir) holds run.json, metrics.jsonl (one JSON object per evaluation,
+and a last one with the test result), checkpoint.npz and final.json.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from fastweights_np.atomic import atomic_write_bytes, atomic_write_json
-from fastweights_np.ops import softmax_xent_forward
 from fastweights_np.optim.adam import AdamConfig, adam_init, adam_step
 from fastweights_np.optim.schedule import SCHEDULES, learning_rate
-from fastweights_np.train.batches import batch_indices
 from fastweights_np.train.checkpoint import RunState, load_checkpoint, save_checkpoint
 from fastweights_np.train.clip import clip_by_global_norm
+from fastweights_np.train.options import SUPERVISED_OPTIONS
+from fastweights_np.train.progress import Progress
+from fastweights_np.train.run_dir import append_metrics, prepare_run_dir, truncate_metrics, write_final
 
 
 class Trainable(Protocol):
-    """What the loop needs from a task model."""
+    """What the trainer needs from a task model (the metric may need more, e.g. ``logits``)."""
 
     def init_params(self, seed: int) -> dict[str, np.ndarray]: ...
 
     def loss_and_grad(self, params: dict, x: np.ndarray, y: np.ndarray) -> tuple[float, dict]: ...
 
-    def logits(self, params: dict, x: np.ndarray) -> np.ndarray: ...
+
+Batches = Callable[[int, int], tuple]  # (seed, step) -> (x, y)
+Metric = Callable[[Any, dict, Any, int], dict]  # (model, params, split, batch_size) -> {"loss", "error"}
+
+# The trainer's options on the command line (a task may change their defaults).
+OPTIONS = SUPERVISED_OPTIONS
+RESUMABLE = ("steps",)  # what a resume may change (extend the budget)
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,15 @@ class TrainConfig:
             raise ValueError(f"clip_norm must be a positive number or None, got {self.clip_norm!r}")
 
 
+def config_from_options(options: dict) -> TrainConfig:
+    """The TrainConfig named by a run's options (the keys of :data:`OPTIONS`)."""
+    o = options
+    return TrainConfig(
+        steps=o["steps"], batch_size=o["batch_size"], lr=o["lr"], lr_schedule=o["lr_schedule"], clip_norm=o["clip"],
+        eval_every=o["eval_every"], checkpoint_every=o["checkpoint_every"], seed=o["seed"],
+    )
+
+
 @dataclass(frozen=True)
 class TrainResult:
     status: str  # "finished" or "interrupted"
@@ -85,54 +99,11 @@ class TrainResult:
     params: dict[str, np.ndarray]  # the best parameters by validation error
 
 
-def evaluate(model: Trainable, params: dict, split: Any, batch_size: int) -> dict[str, float]:
-    """Mean cross-entropy and error rate of ``params`` on ``split`` (with .x and .y)."""
-    n = len(split.y)
-    loss_sum = 0.0
-    wrong = 0
-    for start in range(0, n, batch_size):
-        x, y = split.x[start : start + batch_size], split.y[start : start + batch_size]
-        logits = model.logits(params, x)
-        loss, _ = softmax_xent_forward(logits, y)
-        loss_sum += loss * len(y)
-        wrong += int(np.sum(np.argmax(logits, axis=1) != y))
-    return {"loss": loss_sum / n, "error": wrong / n}
-
-
-def _prepare_run_dir(run_dir: Path, run_info: dict, resume: bool) -> None:
-    info_path = run_dir / "run.json"
-    if resume:
-        if not info_path.exists() or not (run_dir / "checkpoint.npz").exists():
-            raise ValueError(f"cannot resume: {run_dir} has no run.json and checkpoint.npz")
-        saved = json.loads(info_path.read_text())
-        if saved != json.loads(json.dumps(run_info)):
-            diffs = sorted(k for k in set(saved) | set(run_info) if saved.get(k) != run_info.get(k))
-            raise ValueError(f"cannot resume {run_dir}: its run.json differs from this run in {diffs}")
-        return
-    if info_path.exists():
-        raise ValueError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(info_path, run_info)
-    (run_dir / "metrics.jsonl").write_text("")
-
-
-def _truncate_metrics(path: Path, step: int) -> None:
-    """Drop evaluations logged after the checkpoint's step (they will be logged again), and a
-    last line torn by an interruption while it was written."""
-    kept = []
-    for line in path.read_text().splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if record.get("step", 0) <= step:
-            kept.append(line)
-    atomic_write_bytes(path, lambda f: f.write("".join(line + "\n" for line in kept).encode()))
-
-
 def train(
     model: Trainable,
-    data: dict[str, Any],
+    batches: Batches,
+    metric: Metric,
+    splits: dict[str, Any],
     cfg: TrainConfig,
     run_dir: str | Path | None = None,
     *,
@@ -140,15 +111,20 @@ def train(
     resume: bool = False,
     progress: bool = True,
 ) -> TrainResult:
-    """Train ``model`` on data["train"], select by data["val"], report data["test"].
+    """Train ``model`` on ``batches``, select by splits["val"], report splits["test"].
 
     Parameters
     ----------
     model : a :class:`Trainable`
-    data : splits "train", "val" and optionally "test", each with .x and .y
+    batches : ``batches(seed, step) -> (x, y)``, mini-batch number ``step`` (0-based) for
+        ``cfg.seed``; a pure function, so a resume draws what an uninterrupted run would
+    metric : ``metric(model, params, split, batch_size) -> {"loss": ..., "error": ...}``; the
+        parameters with the lowest validation (error, loss) are kept
+    splits : "val" and optionally "test" (any other split is not used)
     cfg : the schedule
     run_dir : where run.json, metrics.jsonl, checkpoint.npz and final.json go (None: nowhere)
-    run_info : JSON-able description of the run, written to run.json; a resume must match it
+    run_info : JSON-able description of the run, written to run.json with "train": asdict(cfg);
+        a resume must match it
     resume : continue from run_dir/checkpoint.npz, drawing exactly the batches and producing
         exactly the parameters an uninterrupted run would
     progress : show a tqdm progress bar with loss, validation error and throughput
@@ -160,36 +136,24 @@ def train(
     run_dir = None if run_dir is None else Path(run_dir)
     info = dict(run_info or {}, train=asdict(cfg))
     if run_dir is not None:
-        _prepare_run_dir(run_dir, info, resume)
+        prepare_run_dir(run_dir, info, resume)
     hp = AdamConfig(lr=cfg.lr)
     if resume:
         state = load_checkpoint(run_dir / "checkpoint.npz")
-        _truncate_metrics(run_dir / "metrics.jsonl", state.step)
+        truncate_metrics(run_dir / "metrics.jsonl", state.step)
     else:
         params = model.init_params(cfg.seed)
         state = RunState(0, params, adam_init(params), hp, best_params=params)
 
-    train_split = data["train"]
-    n = len(train_split.y)
     started = time.perf_counter() - state.elapsed_s
     interval_start, interval_step = time.perf_counter(), state.step
-    bar = _progress_bar(cfg.steps, state.step, progress)
-
+    bar = Progress(cfg.steps, state.step, progress)
     shown = {"val_err": "-"}  # the progress bar's last validation error (its rate is steps/s)
-
-    def show(state: RunState) -> None:
-        if bar is not None and state.loss_count:
-            bar.set_postfix(loss=f"{state.loss_sum / state.loss_count:.4f}", val_err=shown["val_err"], refresh=False)
-
-    def log(record: dict) -> None:
-        if run_dir is not None:
-            with open(run_dir / "metrics.jsonl", "a") as f:
-                f.write(json.dumps(record) + "\n")
 
     def evaluate_now(state: RunState) -> RunState:
         nonlocal interval_start, interval_step
         now = time.perf_counter()
-        val = evaluate(model, state.params, data["val"], cfg.eval_batch_size)
+        val = metric(model, state.params, splits["val"], cfg.eval_batch_size)
         record = {
             "step": state.step,
             "train_loss": state.loss_sum / state.loss_count if state.loss_count else None,
@@ -198,10 +162,10 @@ def train(
             "steps_per_s": (state.step - interval_step) / max(now - interval_start, 1e-9),
             "elapsed_s": now - started,
         }
-        if "test" in data:
-            test = evaluate(model, state.params, data["test"], cfg.eval_batch_size)
+        if "test" in splits:
+            test = metric(model, state.params, splits["test"], cfg.eval_batch_size)
             record.update(test_loss=test["loss"], test_error=test["error"])
-        log(record)
+        append_metrics(run_dir, record)
         shown["val_err"] = f"{val['error']:.2%}"
         interval_start, interval_step = time.perf_counter(), state.step
         better = (val["error"], val["loss"]) < (state.best_val_error, state.best_val_loss)
@@ -214,8 +178,8 @@ def train(
         if state.step == 0:
             state = evaluate_now(state)
         while state.step < cfg.steps:
-            idx = batch_indices(n, cfg.batch_size, cfg.seed, state.step)
-            loss, grads = model.loss_and_grad(state.params, train_split.x[idx], train_split.y[idx])
+            x, y = batches(cfg.seed, state.step)
+            loss, grads = model.loss_and_grad(state.params, x, y)
             if not math.isfinite(loss):
                 raise FloatingPointError(
                     f"training loss is {loss} at step {state.step + 1}; try clipping or a lower learning rate"
@@ -225,10 +189,9 @@ def train(
             params, adam = adam_step(state.params, grads, state.adam, replace(hp, lr=lr))
             state = replace(state, step=state.step + 1, params=params, adam=adam,
                             loss_sum=state.loss_sum + loss, loss_count=state.loss_count + 1)
-            if state.step % 50 == 0:  # the mean training loss since the last evaluation
-                show(state)
-            if bar is not None:
-                bar.update(1)
+            if state.step % 50 == 0 and state.loss_count:  # the mean training loss since the last evaluation
+                bar.show(loss=f"{state.loss_sum / state.loss_count:.4f}", val_err=shown["val_err"])
+            bar.update(1)
             if state.step % cfg.eval_every == 0 or state.step == cfg.steps:
                 state = evaluate_now(state)
             if run_dir is not None and (state.step % cfg.checkpoint_every == 0 or state.step == cfg.steps):
@@ -238,27 +201,37 @@ def train(
         if run_dir is not None:
             save_checkpoint(run_dir / "checkpoint.npz", replace(state, elapsed_s=time.perf_counter() - started))
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
 
     elapsed = time.perf_counter() - started
     test = None
-    if status == "finished" and "test" in data:
-        test = evaluate(model, state.best_params, data["test"], cfg.eval_batch_size)
-        log({"step": state.step, "final": True, "best_step": state.best_step, "best_val_error": state.best_val_error,
-             "test_loss": test["loss"], "test_error": test["error"], "elapsed_s": elapsed})
+    if status == "finished" and "test" in splits:
+        test = metric(model, state.best_params, splits["test"], cfg.eval_batch_size)
+        append_metrics(run_dir, {"step": state.step, "final": True, "best_step": state.best_step,
+                                 "best_val_error": state.best_val_error, "test_loss": test["loss"],
+                                 "test_error": test["error"], "elapsed_s": elapsed})
     result = TrainResult(status, state.step, state.best_step, state.best_val_error,
                          None if test is None else test["error"], None if test is None else test["loss"],
                          elapsed, state.best_params)
     if run_dir is not None and status == "finished":
-        summary = {f.name: getattr(result, f.name) for f in fields(result) if f.name != "params"}
-        atomic_write_json(run_dir / "final.json", summary)
+        write_final(run_dir, {f.name: getattr(result, f.name) for f in fields(result) if f.name != "params"})
     return result
 
 
-def _progress_bar(total: int, initial: int, enabled: bool):
-    if not enabled:
-        return None
-    from tqdm import tqdm
+# ------------------------------------------------------------------ the trainer kind's record
+def train_task(task: Any, run: Any, cfg: TrainConfig, run_dir: Path | None = None, **kwargs) -> TrainResult:
+    """:func:`train` on what a task built (a SupervisedRun) with the task's metric."""
+    return train(run.model, run.batches, task.metric, run.splits, cfg, run_dir, **kwargs)
 
-    return tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True, mininterval=0.5)
+
+def describe(cfg: TrainConfig) -> str:
+    return f"{cfg.steps:,} steps of batch {cfg.batch_size}"
+
+
+def report(result: TrainResult) -> str:
+    """One line on a finished run."""
+    if result.test_error is None:
+        return (f"best validation error {result.best_val_error:.2%} at step {result.best_step}; "
+                f"{result.elapsed_s:.0f} s")
+    return (f"test error {result.test_error:.2%} (test loss {result.test_loss:.4f}) with the parameters of step "
+            f"{result.best_step} (validation error {result.best_val_error:.2%}); {result.elapsed_s:.0f} s")
