@@ -40,7 +40,7 @@ def test_first_below_finds_the_first_evaluation_under_a_threshold(tmp_path):
     assert first_below(log, "val_error", 0.001) is None
 
 
-def test_paper_numbers_are_design_md_table1():
+def test_paper_numbers_are_table1():
     assert PAPER_TABLE1["fw"] == {20: 1.81, 50: 0.0, 100: 0.0}
     assert PAPER_TABLE1["irnn"][20] == 62.11 and PAPER_TABLE1["lstm"][50] == 1.85 and PAPER_TABLE1["alstm"][50] == 1.62
 
