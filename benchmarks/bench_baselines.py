@@ -8,7 +8,7 @@ Two models, B = 128, T = 11, float32 by default, H ∈ {20, 50, 100}, with and w
 - "core": the core with the linear readout V h_T + c and softmax cross-entropy
   (``core_model.loss_and_grad``), I = 37 one-hot symbols, O = 10 (the problem of
   benchmarks/bench_step.py);
-- "assoc": the associative-retrieval model the Table 1 runs train (``tasks/assoc_model.py``:
+- "assoc": the associative-retrieval model the Table 1 runs train (``tasks/assoc/model.py``:
   a 100-d embedding, the core, 100 ReLU units, softmax over 10 digits).
 
 Every reference step is timed before Numba is first called (so that no Numba thread spins
@@ -37,10 +37,10 @@ if "--cpu-time" in sys.argv:  # before NumPy and Numba start their thread pools
 import numpy as np  # noqa: E402
 from common import machine, median_time  # noqa: E402
 
-from fastweights_np import core_model  # noqa: E402
+from fastweights_np.backends import get_core  # noqa: E402
 from fastweights_np.backends.numba.threads import one_blas_thread  # noqa: E402
-from fastweights_np.cores.registry import get_core  # noqa: E402
-from fastweights_np.tasks.assoc_model import AssocModel, AssocModelConfig  # noqa: E402
+from fastweights_np.models import core_readout as core_model  # noqa: E402
+from fastweights_np.tasks.assoc.model import AssocModel, AssocModelConfig  # noqa: E402
 
 CORES = ("irnn", "lstm")
 MODELS = ("core", "assoc")
@@ -51,15 +51,15 @@ def step_function(model: str, name: str, backend: str, batch: int, steps: int, h
                   layer_norm: bool, seed: int = 0) -> Callable[[], float]:
     """A function running one training step (loss and every gradient) and returning the loss."""
     rng = np.random.default_rng(seed)
-    options = {"dtype": dtype, "layer_norm": layer_norm, "backend": backend}
+    options = {"dtype": dtype, "layer_norm": layer_norm}
     if model == "assoc":
         cfg = AssocModelConfig(core=name, hidden_size=hidden, dtype=dtype, core_options=options)
-        net = AssocModel(cfg)
+        net = AssocModel(cfg, backend=backend)
         params = net.init_params(seed)
         ids = rng.integers(0, cfg.vocab_size, (batch, steps))
         y = rng.integers(0, cfg.num_classes, batch)
         return lambda: net.loss_and_grad(params, ids, y)[0]
-    core = get_core(name)
+    core = get_core(name, backend=backend)
     cfg = core.make_config(37, hidden, 10, **options)
     params = core_model.init_model_params(core, cfg, 10, seed)
     params = {k: (v + 0.1 * rng.standard_normal(v.shape)).astype(dtype) for k, v in params.items()}

@@ -4,7 +4,7 @@ BLAS on all its threads and on one thread (what ``fastweights-np train`` does be
 
     PYTHONPATH=$PWD python benchmarks/bench_blas_threads.py [--hidden 20 50 100] [--cores fw irnn lstm]
 
-The model is the one the Table 1 runs train (``tasks/assoc_model.py``: 100-d embedding, the
+The model is the one the Table 1 runs train (``tasks/assoc/model.py``: 100-d embedding, the
 core, 100 ReLU units, softmax), B = 128, K = 4 (T = 11), float32, Numba on all its threads.
 The two settings alternate for ``--rounds`` rounds; a cell is the median over rounds of the
 median of up to 30 calls. Not a test: it asserts nothing.
@@ -24,8 +24,8 @@ from common import machine, median_time  # noqa: E402
 from threadpoolctl import threadpool_info  # noqa: E402
 
 from fastweights_np.backends.numba.threads import one_blas_thread  # noqa: E402
-from fastweights_np.tasks.assoc_data import make_assoc  # noqa: E402
-from fastweights_np.tasks.assoc_model import AssocModel, AssocModelConfig  # noqa: E402
+from fastweights_np.tasks.assoc.data import make_assoc  # noqa: E402
+from fastweights_np.tasks.assoc.model import AssocModel, AssocModelConfig  # noqa: E402
 
 
 def main() -> None:
@@ -43,8 +43,9 @@ def main() -> None:
     print(f"{'core':<6}{'H':>5} {'BLAS all':>9} {'BLAS 1':>8} {'speed-up':>9}")
     for core in args.cores:
         for H in args.hidden:
-            options = {"backend": "numba", **({"form": "attention"} if core == "fw" else {})}  # the CLI's defaults
-            model = AssocModel(AssocModelConfig(core=core, hidden_size=H, dtype="float32", core_options=options))
+            options = {"form": "attention"} if core == "fw" else {}  # the CLI's defaults
+            model_cfg = AssocModelConfig(core=core, hidden_size=H, dtype="float32", core_options=options)
+            model = AssocModel(model_cfg, backend="numba")
             params = model.init_params(0)
 
             def step(model=model, params=params):

@@ -5,7 +5,7 @@
 One call of ``fastweights_np.loss_and_grad`` on ``backend="numba"`` at the paper's sizes
 (B = 128, T = 11, I = 37 one-hot, O = 10, S = 1, float32, both forms), with each compiled part
 timed from Python: the input drive (one-hot detection and gather), the kernel (forward, readout,
-loss and backward of every chunk in one parallel loop, ``kernels.loss_and_grad_kernel``), and the
+loss and backward of every chunk in one parallel loop, ``kernels.*_loss_and_grad_kernel``), and the
 drive's backward (dC, db). "rest" is the call minus those parts: the input checks, allocations
 and the Python glue between them; "kept MB" what the call's workspace holds afterwards
 (``backends/numba/workspace.py``). Every part is a median over ``--calls`` calls, in µs; with
@@ -38,7 +38,13 @@ try:  # an older checkout (PYTHONPATH=/tmp/old) may have no workspace yet
 except ImportError:
     thread_workspace = None
 
-PARTS = ("drive_forward", "loss_and_grad_kernel", "drive_backward")
+PARTS = ("drive_forward", "kernel", "drive_backward")
+# the functions of ``sequence`` each part times: the kernel is one per form (one for both before the split)
+TIMED = {
+    "drive_forward": ("drive_forward",),
+    "kernel": ("matrix_loss_and_grad_kernel", "attention_loss_and_grad_kernel", "loss_and_grad_kernel"),
+    "drive_backward": ("drive_backward",),
+}
 
 
 def timed(fn: Callable, log: list[float]) -> Callable:
@@ -55,24 +61,25 @@ def timed(fn: Callable, log: list[float]) -> Callable:
 
 def measure(form: str, hidden: int, calls: int) -> dict[str, float]:
     """Median µs of the whole call and of each part, over ``calls`` calls after 3 warm-ups."""
-    cfg, params, _, x, y = problem(128, 11, hidden, "float32", form, backend="numba", decay=0.95, fast_lr=0.5)
-    logs: dict[str, list[float]] = {name: [] for name in PARTS}
-    originals = {name: getattr(sequence, name) for name in PARTS}
+    cfg, params, _, x, y = problem(128, 11, hidden, "float32", form, decay=0.95, fast_lr=0.5)
+    logs: dict[str, list[float]] = {part: [] for part in PARTS}
+    part_of = {name: part for part, names in TIMED.items() for name in names if hasattr(sequence, name)}
+    originals = {name: getattr(sequence, name) for name in part_of}
     try:
-        for name in PARTS:
-            setattr(sequence, name, timed(originals[name], logs[name]))
+        for name, part in part_of.items():
+            setattr(sequence, name, timed(originals[name], logs[part]))
         for _ in range(3):
-            fw.loss_and_grad(params, x, y, cfg)
+            fw.loss_and_grad(params, x, y, cfg, backend="numba")
         for log in logs.values():
             log.clear()
         total = []
         for _ in range(calls):
             t0 = time.perf_counter()
-            fw.loss_and_grad(params, x, y, cfg)
+            fw.loss_and_grad(params, x, y, cfg, backend="numba")
             total.append(time.perf_counter() - t0)
     finally:
-        for name in PARTS:
-            setattr(sequence, name, originals[name])
+        for name, original in originals.items():
+            setattr(sequence, name, original)
     result = {name: 1e6 * float(np.median(log)) for name, log in logs.items()}
     result["call"] = 1e6 * float(np.median(total))
     result["rest"] = result["call"] - sum(result[name] for name in PARTS)
@@ -91,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {machine()}")
     print(f"one numba loss_and_grad, B=128 T=11 S=1 float32; µs, medians of {args.calls} calls")
     columns = ("call", *PARTS, "rest", "kept MB")
-    short = {"drive_forward": "drive", "loss_and_grad_kernel": "kernel", "drive_backward": "dC,db"}
+    short = {"drive_forward": "drive", "drive_backward": "dC,db"}
     print(f"{'form':<10}{'H':>4}{'threads':>8} " + " ".join(f"{short.get(c, c):>9}" for c in columns))
     with one_blas_thread():
         for form in ("matrix", "attention"):

@@ -29,19 +29,19 @@ from fastweights_np.backends.numba.threads import one_blas_thread  # noqa: E402
 
 def interleaved(form: str, hidden: int, settings: list[int], calls: int) -> dict[int, float]:
     """Median seconds of one step for each CHUNKS_PER_THREAD value, the values taking turns."""
-    cfg, params, _, x, y = problem(128, 11, hidden, "float32", form, backend="numba", decay=0.95, fast_lr=0.5)
+    cfg, params, _, x, y = problem(128, 11, hidden, "float32", form, decay=0.95, fast_lr=0.5)
     times: dict[int, list[float]] = {s: [] for s in settings}
     default = kernels.CHUNKS_PER_THREAD
     try:
         for s in settings:
             kernels.CHUNKS_PER_THREAD = s
             for _ in range(5):
-                fw.loss_and_grad(params, x, y, cfg)
+                fw.loss_and_grad(params, x, y, cfg, backend="numba")
         for _ in range(calls):
             for s in settings:
                 kernels.CHUNKS_PER_THREAD = s
                 t0 = time.perf_counter()
-                fw.loss_and_grad(params, x, y, cfg)
+                fw.loss_and_grad(params, x, y, cfg, backend="numba")
                 times[s].append(time.perf_counter() - t0)
     finally:
         kernels.CHUNKS_PER_THREAD = default

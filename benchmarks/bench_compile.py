@@ -30,17 +30,18 @@ t0 = time.perf_counter()
 import numpy as np
 import fastweights_np as fw
 t_import = time.perf_counter() - t0
+core = fw.get_core("fw", backend="numba")
 times = {}
 for dtype in ("float32", "float64"):
     t = time.perf_counter()
     for form in ("matrix", "attention"):
-        cfg = fw.FastWeightsConfig(37, 20, 10, form=form, dtype=dtype, backend="numba")
+        cfg = fw.FastWeightsConfig(37, 20, 10, form=form, dtype=dtype)
         params = fw.init_params(cfg)
         x = np.eye(37, dtype=dtype)[np.arange(44).reshape(4, 11) % 37]
-        fw.loss_and_grad(params, x, np.zeros(4, dtype=int), cfg)
+        fw.loss_and_grad(params, x, np.zeros(4, dtype=int), cfg, backend="numba")
         state = fw.FastWeightsState(np.zeros((4, 20), dtype), np.zeros((4, 20, 20), dtype))
-        (hs, st), cache = fw.sequence_forward(params, x, cfg, state)
-        fw.sequence_backward((hs, st), cache)
+        (hs, st), cache = core.sequence_forward(params, x, cfg, state)
+        core.sequence_backward((hs, st), cache)
     times[dtype] = time.perf_counter() - t
 print(json.dumps({"import": t_import, **times, "total": time.perf_counter() - t0}))
 """

@@ -3,7 +3,7 @@ with the same step made of the backend's separate kernels.
 
     PYTHONPATH=$PWD python benchmarks/bench_fused.py [--hidden 20 50 100] [--calls 300]
 
-"fused" is ``fastweights_np.loss_and_grad`` on ``backend="numba"`` (``kernels.loss_and_grad_kernel``:
+"fused" is ``fastweights_np.loss_and_grad`` on ``backend="numba"`` (``kernels.*_loss_and_grad_kernel``:
 each chunk of the batch runs its forward, readout and backward in one parallel loop). "separate"
 makes the same step from the pieces ``sequence_forward`` / ``sequence_backward`` use: the forward
 kernel, the readout for the whole batch, then the backward kernel, with the Python between them
@@ -31,7 +31,7 @@ from fastweights_np.backends.numba.arrays import contiguous  # noqa: E402
 from fastweights_np.backends.numba.readout import check_labels_in_range, readout_rows  # noqa: E402
 from fastweights_np.backends.numba.threads import kernel_threads, one_blas_thread  # noqa: E402
 from fastweights_np.backends.numba.workspace import thread_workspace  # noqa: E402
-from fastweights_np.model import check_inputs  # noqa: E402
+from fastweights_np.models.canonical import check_inputs  # noqa: E402
 from fastweights_np.validation import check_labels  # noqa: E402
 
 
@@ -57,10 +57,10 @@ def separate_step(params: dict, x: np.ndarray, y: np.ndarray, cfg: fw.FastWeight
 
 def compare(form: str, hidden: int, calls: int) -> tuple[float, float]:
     """Median seconds of the separate and the fused step, after checking that they agree."""
-    cfg, params, _, x, y = problem(128, 11, hidden, "float32", form, backend="numba", decay=0.95, fast_lr=0.5)
+    cfg, params, _, x, y = problem(128, 11, hidden, "float32", form, decay=0.95, fast_lr=0.5)
     steps = {
         "separate": lambda: separate_step(params, x, y, cfg),
-        "fused": lambda: fw.loss_and_grad(params, x, y, cfg),
+        "fused": lambda: fw.loss_and_grad(params, x, y, cfg, backend="numba"),
     }
     (loss_a, grads_a), (loss_b, grads_b) = (step() for step in steps.values())
     if abs(loss_a - loss_b) > 1e-4 * abs(loss_a) or any(

@@ -34,11 +34,11 @@ def rss_bytes():
         return int(f.read().split()[1]) * 4096
 
 form, backend, B, T, H = sys.argv[2], sys.argv[3], *map(int, sys.argv[4:7])
-cfg, params, _, x, y = problem(4, 3, 8, "float64", form, backend=backend)
-fw.loss_and_grad(params, x, y, cfg)  # compile and warm up on a tiny problem
-cfg, params, _, x, y = problem(B, T, H, "float64", form, backend=backend)
+cfg, params, _, x, y = problem(4, 3, 8, "float64", form)
+fw.loss_and_grad(params, x, y, cfg, backend=backend)  # compile and warm up on a tiny problem
+cfg, params, _, x, y = problem(B, T, H, "float64", form)
 before = rss_bytes()
-fw.loss_and_grad(params, x, y, cfg)
+fw.loss_and_grad(params, x, y, cfg, backend=backend)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(json.dumps({"before": before, "peak": peak}))
 """

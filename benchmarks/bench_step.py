@@ -148,10 +148,10 @@ def worker_time(args, name: str, dtype: str, form: str, T: int, H: int) -> float
     if name in OURS:
         if name == "numba 1 thread":
             numba.set_num_threads(1)
-        step_cfg = cfg if name == "reference" else cfg.replace(backend="numba")
+        backend = "numpy" if name == "reference" else "numba"
 
         def step():
-            return fw.loss_and_grad(params, x, y, step_cfg)[0]
+            return fw.loss_and_grad(params, x, y, cfg, backend=backend)[0]
     else:
         step = framework_steps(params, idx, y, cfg, with_compile=name == "torch.compile").get(name)
         if step is None:

@@ -1,4 +1,4 @@
-"""The canonical model (fastweights_np.model) written in PyTorch and in JAX, for timing only.
+"""The canonical model (fastweights_np.models.canonical) written in PyTorch and in JAX, for timing only.
 
 Both follow the reference step for step: A_t = λ A_{t-1} + η h_{t-1} h_{t-1}ᵀ (matrix form)
 or the attention read over the stored past (Eq. 4); z_t = W h_{t-1} + C x_t + b with the

@@ -34,11 +34,11 @@ from common import problem
 import fastweights_np as fw
 from fastweights_np.backends.numba.threads import one_blas_thread
 numba.set_num_threads(1)
-cfg, params, idx, x, y = problem(128, 11, {hidden}, "float32", {form!r}, backend="numba", inner_steps=1)
+cfg, params, idx, x, y = problem(128, 11, {hidden}, "float32", {form!r}, inner_steps=1)
 with one_blas_thread():
     end = time.time() + {seconds}
     while time.time() < end:
-        fw.loss_and_grad(params, x, y, cfg)
+        fw.loss_and_grad(params, x, y, cfg, backend="numba")
 """
 
 LINE = re.compile(r"^\s*([0-9.]+)%\s+(?:\S+\s+)?\[[.k]\]\s+(.+?)(?:\s+-)*\s*$")

@@ -12,13 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import examples
 
-from fastweights_np.models import core_readout as core_model
 from fastweights_np.cli import main
 from fastweights_np.core_gradcheck import check_core
 from fastweights_np.cores.alstm.permutations import copy_index
 from fastweights_np.cores.registry import CORE_NAMES, CORES, get_core, param_count_table
-from fastweights_np.models.canonical import loss_and_grad
-from fastweights_np.models.canonical import init_params
+from fastweights_np.models import core_readout as core_model
+from fastweights_np.models.canonical import init_params, loss_and_grad
 
 TOL = 1e-6
 seeds = st.integers(0, 2**16)

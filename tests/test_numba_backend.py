@@ -1,7 +1,8 @@
 """The Numba backend computes what the NumPy reference computes.
 
-Every value and every gradient of ``loss_and_grad``, ``hidden_states``, ``sequence_forward``
-and ``sequence_backward`` (initial and final state, upstream gradients on every hidden state,
+Every value and every gradient of ``loss_and_grad(..., backend="numba")``, ``hidden_states``
+and the core ``get_core("fw", backend="numba")``'s ``sequence_forward`` / ``sequence_backward``
+(initial and final state, upstream gradients on every hidden state,
 dx, dλ, dη), both forms, float64 to a relative 1e-10 and float32 to 1e-4 (per tensor, in the
 2-norm), over hypothesis-drawn sizes and options; the same bad inputs raise the same errors.
 """
@@ -17,12 +18,13 @@ from hypothesis import assume, given, reject, settings
 from hypothesis import strategies as st
 
 import fastweights_np as fw
-from fastweights_np.backends import BackendCache
+from fastweights_np.backends import BACKENDS, get_core
 from fastweights_np.backends.numba import kernels
 from fastweights_np.backends.numba.inputs import one_hot_drive
 from fastweights_np.backends.numba.readout import readout_rows
+from fastweights_np.backends.numba.sequence import ForwardCache
 from fastweights_np.backends.numba.workspace import release_workspace, thread_workspace
-from fastweights_np.config import BACKENDS
+from fastweights_np.models.canonical import loss_and_grad_unchecked
 
 TOL = {"float64": 1e-10, "float32": 1e-4}
 # Rounding error is relative to the size of the terms a result is made of, not to the result:
@@ -63,10 +65,11 @@ def safe_norm(*arrays) -> float:
 
 
 def reference(fn, *args):
-    """Call the reference; without layer norm the states can overflow, and such a draw is rejected."""
+    """Call the reference (``fn("numpy", *args)``); without layer norm the states can overflow,
+    and such a draw is rejected."""
     try:
         with np.errstate(over="raise", invalid="raise"):
-            out = fn(*args)
+            out = fn("numpy", *args)
     except FloatingPointError:
         reject()
     return out
@@ -90,9 +93,10 @@ FORWARD_VALUES = ("loss", "hidden_states", "hs", "h_T", "A_T", "c_T")  # c_T: th
 
 
 def assert_backends_agree(results, cfg: fw.FastWeightsConfig, *args) -> None:
-    """``results(cfg, *args)`` (a dict of named outputs) is the same for both backends."""
+    """``results(backend, cfg, *args)`` (a dict of named outputs) is the same for the backends
+    "numpy" and "numba"."""
     expected = reference(results, cfg, *args)
-    actual = results(cfg.replace(backend="numba"), *args)
+    actual = results("numba", cfg, *args)
     assert set(actual) == set(expected)
     noise = dict.fromkeys(expected, 0.0)
     if cfg.dtype == "float32":
@@ -117,18 +121,20 @@ def assert_backends_agree(results, cfg: fw.FastWeightsConfig, *args) -> None:
         assert_close(name, actual[name], expected[name], cfg.dtype, float(noise[name]), float(floor[name]))
 
 
-def loss_results(cfg, params, x, y) -> dict:
-    """loss_and_grad's loss and gradients, and hidden_states."""
-    loss, grads = fw.loss_and_grad(params, x, y, cfg)
-    return dict({"loss": loss, "hidden_states": fw.hidden_states(params, x, cfg)}, **grads)
+def loss_results(backend, cfg, params, x, y) -> dict:
+    """loss_and_grad's loss and gradients, and hidden_states, on ``backend``."""
+    loss, grads = fw.loss_and_grad(params, x, y, cfg, backend=backend)
+    return dict({"loss": loss, "hidden_states": fw.hidden_states(params, x, cfg, backend=backend)}, **grads)
 
 
-def sequence_results(cfg, params, x, state0, dhs, dstate) -> dict:
-    """Everything sequence_forward and sequence_backward return."""
-    (hs, state), cache = fw.sequence_forward(params, x, cfg, state0)
-    grads, dx, dstate0 = fw.sequence_backward((dhs, dstate), cache)
+def sequence_results(backend, cfg, params, x, state0, dhs, dstate) -> dict:
+    """Everything the fw core's sequence_forward and sequence_backward return, on ``backend``."""
+    core = get_core("fw", backend=backend)
+    assert core.backend == backend
+    (hs, state), cache = core.sequence_forward(params, x, cfg, state0)
+    grads, dx, dstate0 = core.sequence_backward((dhs, dstate), cache)
     out = dict(grads, hs=hs, h_T=state.h, A_T=state.A, dx=dx)
-    assert isinstance(cache, BackendCache) == (cfg.backend == "numba")
+    assert isinstance(cache, ForwardCache) == (backend == "numba")
     assert (dstate0 is None) == (state0 is None)
     if dstate0 is not None:
         out.update(dh_0=dstate0.h, dA_0=dstate0.A)
@@ -147,6 +153,20 @@ def make_case(seed: int, B: int, T: int, H: int, I: int, O: int, one_hot: bool, 
         x = rng.standard_normal((B, T, I)).astype(dtype)
     y = rng.integers(0, O, B)
     return cfg, params, x, y
+
+
+FW_KERNELS = tuple(
+    getattr(kernels, f"{form}_{kernel}_kernel")
+    for form in ("matrix", "attention")
+    for kernel in ("forward", "backward", "loss_and_grad")
+)
+
+
+def signature_dtype(signature) -> object:
+    """The dtype of the first array of a compiled signature (grouped arguments are tuples)."""
+    from numba import types
+
+    return next(arg.dtype for arg in signature if isinstance(arg, types.Array))
 
 
 def random_state(rng, B: int, H: int, dtype) -> fw.FastWeightsState:
@@ -232,7 +252,7 @@ def test_draw_near_overflow_is_compared():
     whose squares overflowed in the tolerance (making it inf); norms are now scaled first."""
     opts = {"form": "matrix", "inner_steps": 2, "layer_norm": False, "decay": 0.0, "fast_lr": 1.0}
     cfg, params, x, y = make_case(3, 1, 6, 3, 3, 1, False, **opts)
-    assert np.max(fw.hidden_states(params, x, cfg)) > 1e154
+    assert np.max(fw.hidden_states(params, x, cfg)) > 1e154  # the reference
     assert_backends_agree(loss_results, cfg, params, x, y)
     assert safe_norm(np.array([1e200, 1e200])) == pytest.approx(np.sqrt(2) * 1e200)
 
@@ -257,11 +277,12 @@ def test_paper_sizes_equal_reference(form):
 
 def test_carried_state_continues_a_run():
     """Two half runs carrying (h, A) give the one long run, in both forms, on the Numba backend."""
+    core = get_core("fw", backend="numba")
     for form in ("matrix", "attention"):
-        cfg, params, x, _ = make_case(5, 3, 6, 5, 3, 2, False, form=form, backend="numba")
-        (hs, state), _ = fw.sequence_forward(params, x, cfg)
-        (hs1, mid), _ = fw.sequence_forward(params, x[:, :3], cfg)
-        (hs2, end), _ = fw.sequence_forward(params, x[:, 3:], cfg, mid)
+        cfg, params, x, _ = make_case(5, 3, 6, 5, 3, 2, False, form=form)
+        (hs, state), _ = core.sequence_forward(params, x, cfg)
+        (hs1, mid), _ = core.sequence_forward(params, x[:, :3], cfg)
+        (hs2, end), _ = core.sequence_forward(params, x[:, 3:], cfg, mid)
         assert_close("hs", np.concatenate([hs1, hs2], axis=1), hs, "float64")
         assert_close("A_T", end.A, state.A, "float64")
 
@@ -295,65 +316,94 @@ def _bad_inputs():
 def test_bad_inputs_raise_the_reference_errors(case):
     cfg, cases = _bad_inputs()
     _, params, x, y, c = cases[case]
-    numba = c.replace(backend="numba") if isinstance(c, fw.FastWeightsConfig) else c
     with pytest.raises((TypeError, ValueError)) as ref:
         fw.loss_and_grad(params, x, y, c)
     with pytest.raises(ref.type) as nb:
-        fw.loss_and_grad(params, x, y, numba)
+        fw.loss_and_grad(params, x, y, c, backend="numba")
     assert str(nb.value) == str(ref.value)
     if "y" not in cases[case][0]:  # hidden_states takes no labels
         with pytest.raises(ref.type, match=re.escape(str(ref.value))):
             fw.hidden_states(params, x, c)
         with pytest.raises(ref.type, match=re.escape(str(ref.value))):
-            fw.hidden_states(params, x, numba)
+            fw.hidden_states(params, x, c, backend="numba")
 
 
 def test_unchecked_labels_out_of_range_raise_in_the_kernel():
     """loss_and_grad_unchecked skips the label checks; the compiled kernel still refuses a label
     outside [0, O) instead of reading past its logits."""
-    cfg, params, x, y = make_case(0, 2, 3, 4, 3, 2, True, backend="numba")
-    from fastweights_np.model import loss_and_grad_unchecked
-
+    cfg, params, x, y = make_case(0, 2, 3, 4, 3, 2, True)
     for bad in (-1, cfg.output_size):
         with pytest.raises(ValueError, match=r"a label is outside \[0, O\)"):
-            loss_and_grad_unchecked(params, x, np.full_like(y, bad), cfg)
+            loss_and_grad_unchecked(params, x, np.full_like(y, bad), cfg, backend="numba")
 
 
 def test_sequence_level_bad_inputs_are_caught_before_the_kernels():
-    cfg, params, x, _ = make_case(0, 2, 3, 4, 3, 2, True, backend="numba")
+    cfg, params, x, _ = make_case(0, 2, 3, 4, 3, 2, True)
+    core = get_core("fw", backend="numba")
     with pytest.raises(ValueError, match="x must have shape"):
-        fw.sequence_forward(params, x[:, :, :2], cfg)
+        core.sequence_forward(params, x[:, :, :2], cfg)
     with pytest.raises(ValueError, match=r"state0.A must have shape \(2, 4, 4\)"):
-        fw.sequence_forward(params, x, cfg, fw.FastWeightsState(np.zeros((2, 4)), np.zeros((2, 4, 3))))
-    _, cache = fw.sequence_forward(params, x, cfg)
+        core.sequence_forward(params, x, cfg, fw.FastWeightsState(np.zeros((2, 4)), np.zeros((2, 4, 3))))
+    with pytest.raises(TypeError, match="cfg must be a FastWeightsConfig, got str"):
+        core.sequence_forward(params, x, "not a config")
+    _, cache = core.sequence_forward(params, x, cfg)
     with pytest.raises(ValueError, match=r"dhs must have shape \(2, 3, 4\)"):
-        fw.sequence_backward((np.zeros((2, 3, 5)), None), cache)
+        core.sequence_backward((np.zeros((2, 3, 5)), None), cache)
     with pytest.raises(ValueError, match=r"dstate.h must have shape \(2, 4\)"):
-        fw.sequence_backward((np.zeros((2, 3, 4)), (np.zeros((1, 4)), np.zeros((2, 4, 4)))), cache)
+        core.sequence_backward((np.zeros((2, 3, 4)), (np.zeros((1, 4)), np.zeros((2, 4, 4)))), cache)
 
 
-def test_backend_is_a_validated_config_field():
+def test_caches_go_back_to_the_core_that_made_them():
+    """A cache is its backend's own object: each backend's backward refuses the other's, by name."""
+    cfg, params, x, _ = make_case(0, 2, 3, 4, 3, 2, True)
+    numba, reference_core = get_core("fw", backend="numba"), get_core("fw")
+    dout = (np.zeros((2, 3, 4)), None)
+    _, numba_cache = numba.sequence_forward(params, x, cfg)
+    _, reference_cache = reference_core.sequence_forward(params, x, cfg)
+    assert isinstance(numba_cache, ForwardCache)
+    with pytest.raises(TypeError, match="cache must be the Numba backend's ForwardCache .* got SequenceCache"):
+        numba.sequence_backward(dout, reference_cache)
+    with pytest.raises(TypeError, match="cache must be the reference's SequenceCache .* got ForwardCache"):
+        reference_core.sequence_backward(dout, numba_cache)
+
+
+def test_numba_core_refuses_the_variants_and_the_alstm():
+    """The backend is chosen per call (no config field); the Numba fw core and the fused model
+    compute the paper's model only and say so; the A-LSTM has no Numba core."""
     assert BACKENDS == ("numpy", "numba", "cupy")
-    assert fw.FastWeightsConfig(3, 4, 2).backend == "numpy"
-    with pytest.raises(ValueError, match="backend must be one of"):
-        fw.FastWeightsConfig(3, 4, 2, backend="fortran")
-    cfg = fw.FastWeightsConfig(3, 4, 2, backend="numba")
-    assert fw.FastWeightsConfig.from_json(cfg.to_json()) == cfg
-    for variant in ({"fast_weight_timing": "lagged"}, {"activation": "tanh"}):
-        with pytest.raises(ValueError, match="backend='numba' computes the paper's model only"):
-            fw.FastWeightsConfig(3, 4, 2, backend="numba", **variant)
+    assert "backend" not in fw.FastWeightsConfig(3, 4, 2).to_json()
+    core = get_core("fw", backend="numba")
+    assert core.backend == "numba" and get_core("fw").backend == "numpy"
+    for variant, shown in (
+        ({"fast_weight_timing": "lagged"}, "fast_weight_timing='lagged', activation='relu'"),
+        ({"activation": "tanh"}, "fast_weight_timing='paper', activation='tanh'"),
+    ):
+        cfg, params, x, y = make_case(0, 2, 3, 4, 3, 2, True, **variant)
+        message = (
+            r"backend 'numba' computes the paper's model only \(fast_weight_timing='paper', activation='relu'\), "
+            f"got {re.escape(shown)}; use backend 'numpy' for the variants"
+        )
+        fw.loss_and_grad(params, x, y, cfg)  # the reference computes them
+        with pytest.raises(ValueError, match=message):
+            core.sequence_forward(params, x, cfg)
+        with pytest.raises(ValueError, match=message):
+            fw.loss_and_grad(params, x, y, cfg, backend="numba")
+        with pytest.raises(ValueError, match=message):
+            fw.hidden_states(params, x, cfg, backend="numba")
+    with pytest.raises(ValueError, match=r"backend 'numba' has the cores \('fw', 'irnn', 'lstm'\), not 'alstm'"):
+        get_core("alstm", backend="numba")
 
 
 def test_reference_only_records_refuse_numba_caches():
     from fastweights_np.cores.fast_weights.sequence import sequence_inner_states
     from fastweights_np.oracle.export import golden_from_inputs
 
-    cfg, params, x, y = make_case(1, 2, 3, 4, 3, 2, False, backend="numba")
-    _, cache = fw.sequence_forward(params, x, cfg)
-    with pytest.raises(ValueError, match="run with backend='numpy'"):
+    cfg, params, x, y = make_case(1, 2, 3, 4, 3, 2, False)
+    _, cache = get_core("fw", backend="numba").sequence_forward(params, x, cfg)
+    with pytest.raises(ValueError, match=r"use the reference core \(backend numpy\)"):
         sequence_inner_states(cache)
     with pytest.raises(ValueError, match="golden vectors come from the reference"):
-        golden_from_inputs(params, x, y, cfg)
+        golden_from_inputs(params, x, y, cfg, backend="numba")
 
 
 # ------------------------------------------------------------------ inputs and compilation
@@ -372,16 +422,17 @@ def test_one_hot_detection():
 
 def test_one_compiled_signature_per_dtype():
     """Options, forms, sizes and carried state are run-time arguments: they never recompile."""
+    core = get_core("fw", backend="numba")
     for form in ("matrix", "attention"):
         for S, ln, with_state in ((0, True, False), (2, False, True)):
-            opts = {"form": form, "inner_steps": S, "layer_norm": ln, "backend": "numba"}
+            opts = {"form": form, "inner_steps": S, "layer_norm": ln}
             cfg, params, x, _ = make_case(1, 2, 3, 4, 3, 2, False, **opts)
             state0 = random_state(np.random.default_rng(0), 2, 4, np.float64) if with_state else None
-            (hs, st), cache = fw.sequence_forward(params, x, cfg, state0)
-            fw.sequence_backward((hs, st), cache)
-            fw.loss_and_grad(params, x, np.zeros(2, np.int64), cfg)
-    for kernel in (kernels.forward_kernel, kernels.backward_kernel, kernels.loss_and_grad_kernel, readout_rows):
-        dtypes = {sig[2].dtype for sig in kernel.signatures}
+            (hs, st), cache = core.sequence_forward(params, x, cfg, state0)
+            core.sequence_backward((hs, st), cache)
+            fw.loss_and_grad(params, x, np.zeros(2, np.int64), cfg, backend="numba")
+    for kernel in (*FW_KERNELS, readout_rows):
+        dtypes = {signature_dtype(sig) for sig in kernel.signatures}
         assert len(kernel.signatures) == len(dtypes) <= 2, kernel.signatures
     # the readout's products are BLAS calls: its arrays are contiguous (the labels may be a slice)
     assert all(
@@ -392,12 +443,21 @@ def test_one_compiled_signature_per_dtype():
 @pytest.mark.parametrize("one_hot", [False, True])
 @pytest.mark.parametrize("form", ["matrix", "attention"])
 def test_numba_gradients_match_finite_differences(form, one_hot):
-    """The gradient check of the reference, run through the Numba backend end to end (one-hot
-    inputs take the compiled gather and its scatter-add backward for dC, db)."""
-    from fastweights_np.gradcheck import check_model
+    """The gradient check of the reference (``gradcheck.check_model``'s), run through the Numba
+    backend end to end: its gradient against finite differences of its own loss, λ and η
+    included (one-hot inputs take the compiled gather and its scatter-add backward for dC, db)."""
+    from fastweights_np.gradcheck import check_gradients
 
-    cfg, params, x, y = make_case(2, 2, 4, 5, 3, 2, one_hot, form=form, inner_steps=2, backend="numba")
-    report = check_model(params, x, y, cfg, mode="direction")
+    cfg, params, x, y = make_case(2, 2, 4, 5, 3, 2, one_hot, form=form, inner_steps=2)
+    _, analytic = fw.loss_and_grad(params, x, y, cfg, backend="numba")
+    point = dict(params, decay=cfg.decay, fast_lr=cfg.fast_lr)
+
+    def loss(t):
+        p = {k: v for k, v in t.items() if k not in ("decay", "fast_lr")}
+        overrides = {"decay": float(t["decay"]), "fast_lr": float(t["fast_lr"])}
+        return loss_and_grad_unchecked(p, x, y, cfg, backend="numba", **overrides)[0]
+
+    report = check_gradients(loss, point, analytic, mode="direction")
     assert report.passed, report.table()
 
 
@@ -406,18 +466,18 @@ def test_numba_gradients_match_finite_differences(form, one_hot):
 def test_loss_and_grad_reuses_its_workspace_and_returns_new_arrays(one_hot):
     """A second call of the same shapes takes its internal arrays from the first call's
     workspace (nothing new is held) and leaves the first call's results as they were."""
-    cfg, params, x, y = make_case(4, 3, 5, 6, 4, 3, one_hot, backend="numba")
-    _, params2, x2, y2 = make_case(5, 3, 5, 6, 4, 3, one_hot, backend="numba")
+    cfg, params, x, y = make_case(4, 3, 5, 6, 4, 3, one_hot)
+    _, params2, x2, y2 = make_case(5, 3, 5, 6, 4, 3, one_hot)
     release_workspace()
-    _, grads = fw.loss_and_grad(params, x, y, cfg)
+    _, grads = fw.loss_and_grad(params, x, y, cfg, backend="numba")
     first = {k: np.copy(v) for k, v in grads.items()}
     held = thread_workspace().nbytes
     assert held > 0
-    fw.loss_and_grad(params2, x2, y2, cfg)
+    fw.loss_and_grad(params2, x2, y2, cfg, backend="numba")
     assert thread_workspace().nbytes == held
     for k, v in first.items():
         np.testing.assert_array_equal(grads[k], v, err_msg=k)
-    assert_backends_agree(loss_results, cfg.replace(backend="numpy"), params2, x2, y2)  # a third call, reusing
+    assert_backends_agree(loss_results, cfg, params2, x2, y2)  # a third call, reusing
     release_workspace()
     assert thread_workspace().nbytes == 0
 
@@ -455,8 +515,8 @@ def test_kernels_run_with_one_blas_thread_and_restore_the_count():
         with pytest.raises(KeyError), kernel_threads():
             raise KeyError("a kernel's error")
         after = blas_threads()
-        cfg, params, x, y = make_case(1, 3, 2, 4, 3, 2, True, form="attention", backend="numba")
-        fw.loss_and_grad(params, x, y, cfg)
+        cfg, params, x, y = make_case(1, 3, 2, 4, 3, 2, True, form="attention")
+        fw.loss_and_grad(params, x, y, cfg, backend="numba")
         after_call = blas_threads()
     assert outside and set(outside.values()) == {2}
     assert set(inside.values()) == {1} and inside.keys() == outside.keys()
@@ -471,7 +531,7 @@ def test_numba_cache_is_stamped_with_every_backend_module(tmp_path, monkeypatch)
 
     from fastweights_np.backends.numba import cache
 
-    locator = kernels.forward_kernel._cache._impl.locator
+    locator = kernels.matrix_forward_kernel._cache._impl.locator
     assert isinstance(locator, cache.BackendLocator), type(locator)
     stamp = locator.get_source_stamp()
     copy = tmp_path / "numba_backend"

@@ -2,15 +2,15 @@
 
 Every value and every gradient of the cores' ``sequence_forward`` / ``sequence_backward``
 (hidden states, final state, the gradient of every parameter, dx and the initial state's
-gradient, with upstream gradients on every hidden state and on the final state) and of
-``core_model.loss_and_grad``, with and without layer norm, float64 to a relative 1e-10 and
+gradient, with upstream gradients on every hidden state and on the final state), the cores being
+``get_core(name, backend="numba")``, and of ``core_readout.loss_and_grad`` on those cores, with
+and without layer norm, float64 to a relative 1e-10 and
 float32 to 1e-4 (the comparison of tests/test_numba_backend.py), over hypothesis-drawn sizes
 and options; the same bad inputs raise the same errors; the train command runs on it.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import numpy as np
@@ -19,33 +19,33 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from strategies import examples
 from test_cores import BAD_INPUTS
-from test_numba_backend import assert_backends_agree
+from test_numba_backend import assert_backends_agree, signature_dtype
 
-from fastweights_np import core_model
-from fastweights_np.backends import BackendCache
+from fastweights_np.backends import get_core
 from fastweights_np.backends.numba import kernels, lstm
-from fastweights_np.backends.numba.baselines import CORE_OF_CONFIG
+from fastweights_np.backends.numba.baselines import CORE_OF_CONFIG, IRNNCache, LSTMCache
 from fastweights_np.cli import main
-from fastweights_np.cli.train import add_parser, build_run, resolve_options
 from fastweights_np.core_gradcheck import check_core
-from fastweights_np.cores.alstm import ALSTMConfig
-from fastweights_np.cores.registry import get_core
-from fastweights_np.tasks.assoc_model import AssocModel, AssocModelConfig
+from fastweights_np.models import core_readout as core_model
+from fastweights_np.tasks.assoc.model import AssocModel, AssocModelConfig
 
 CORES = ("irnn", "lstm")
 
 
 # ----------------------------------------------------------------------------- helpers
-def core_of(cfg):
-    return get_core(CORE_OF_CONFIG[type(cfg)])
+def core_of(cfg, backend: str = "numpy"):
+    """The core of ``cfg`` computed by ``backend``."""
+    core = get_core(CORE_OF_CONFIG[type(cfg)], backend=backend)
+    assert core.backend == backend
+    return core
 
 
-def sequence_results(cfg, params, x, state0, dhs, dstate) -> dict:
-    """Everything the core's sequence_forward and sequence_backward return, by name."""
-    core = core_of(cfg)
+def sequence_results(backend, cfg, params, x, state0, dhs, dstate) -> dict:
+    """Everything the core's sequence_forward and sequence_backward on ``backend`` return, by name."""
+    core = core_of(cfg, backend)
     (hs, state), cache = core.sequence_forward(params, x, cfg, state0)
     grads, dx, dstate0 = core.sequence_backward((dhs, dstate), cache)
-    assert isinstance(cache, BackendCache) == (cfg.backend == "numba")
+    assert isinstance(cache, (IRNNCache, LSTMCache)) == (backend == "numba")
     assert (dstate0 is None) == (state0 is None)
     assert list(grads) == list(params)
     out = dict(grads, hs=hs, dx=dx, **{f"{f}_T": v for f, v in zip(state._fields, state, strict=True)})
@@ -55,9 +55,9 @@ def sequence_results(cfg, params, x, state0, dhs, dstate) -> dict:
     return out
 
 
-def loss_results(cfg, params, x, y, state0) -> dict:
+def loss_results(backend, cfg, params, x, y, state0) -> dict:
     """core_model.loss_and_grad's loss, gradients and dstate0 (the readout V h_T + c on top)."""
-    loss, grads, dstate0 = core_model.loss_and_grad(core_of(cfg), params, x, y, cfg, state0)
+    loss, grads, dstate0 = core_model.loss_and_grad(core_of(cfg, backend), params, x, y, cfg, state0)
     out = dict(grads, loss=loss)
     if dstate0 is not None:
         out.update({f"d{f}_0": v for f, v in zip(dstate0._fields, dstate0, strict=True)})
@@ -152,8 +152,8 @@ def test_irnn_one_hot_inputs_equal_reference():
 
 @pytest.mark.parametrize("name", CORES)
 def test_carried_state_continues_a_run(name):
-    cfg, params, x, _, _ = make_case(name, 5, 3, 6, 5, 3, layer_norm=True, backend="numba")
-    core, params = core_of(cfg), without_readout(params)
+    cfg, params, x, _, _ = make_case(name, 5, 3, 6, 5, 3, layer_norm=True)
+    core, params = core_of(cfg, "numba"), without_readout(params)
     (hs, state), _ = core.sequence_forward(params, x, cfg)
     (hs1, mid), _ = core.sequence_forward(params, x[:, :3], cfg)
     (hs2, end), _ = core.sequence_forward(params, x[:, 3:], cfg, mid)
@@ -166,9 +166,9 @@ def test_carried_state_continues_a_run(name):
 @pytest.mark.parametrize("layer_norm", [False, True])
 def test_numba_gradients_match_finite_differences(name, layer_norm):
     """The reference's gradient check (docs/baselines.md §5), run through the Numba backend."""
-    cfg, params, x, y, rng = make_case(name, 2, 2, 4, 5, 3, layer_norm=layer_norm, backend="numba")
+    cfg, params, x, y, rng = make_case(name, 2, 2, 4, 5, 3, layer_norm=layer_norm)
     state0 = random_state(core_of(cfg), cfg, 2, rng)
-    report = check_core(core_of(cfg), params, x, y, cfg, state0)
+    report = check_core(core_of(cfg, "numba"), params, x, y, cfg, state0)
     assert report.passed, report.table()
 
 
@@ -182,14 +182,14 @@ def test_bad_inputs_raise_the_reference_errors(name, case):
     with pytest.raises(error, match=message) as ref:
         core_model.loss_and_grad(core_of(cfg), params, x, y, cfg, state0)
     with pytest.raises(error) as nb:
-        core_model.loss_and_grad(core_of(cfg), params, x, y, cfg.replace(backend="numba"), state0)
+        core_model.loss_and_grad(core_of(cfg, "numba"), params, x, y, cfg, state0)
     assert str(nb.value) == str(ref.value)
 
 
 @pytest.mark.parametrize("name", CORES)
 def test_sequence_level_bad_inputs_are_caught_before_the_kernels(name):
-    cfg, params, x, _, rng = make_case(name, 0, 2, 3, 4, 3, backend="numba")
-    core, params = core_of(cfg), without_readout(params)
+    cfg, params, x, _, rng = make_case(name, 0, 2, 3, 4, 3)
+    core, params = core_of(cfg, "numba"), without_readout(params)
     with pytest.raises(ValueError, match=r"x must have shape \(any, any, 3\)"):
         core.sequence_forward(params, x[:, :, :2], cfg)
     with pytest.raises(ValueError, match="x must not have an empty axis"):
@@ -208,23 +208,30 @@ def test_sequence_level_bad_inputs_are_caught_before_the_kernels(name):
         core.sequence_backward((np.zeros((2, 3, 4)), bad_state), cache)
     with pytest.raises(TypeError, match="dstate must be a"):
         core.sequence_backward((np.zeros((2, 3, 4)), np.zeros((2, 4))), cache)
+    other = get_core("lstm" if name == "irnn" else "irnn").make_config(3, 4, 3)
+    with pytest.raises(TypeError, match=f"cfg must be a {core.config_class.__name__} for core '{name}'"):
+        core.sequence_forward(params, x, other)
+    with pytest.raises(TypeError, match="cache must be the Numba backend's IRNNCache or LSTMCache .* got tuple"):
+        core.sequence_backward((np.zeros((2, 3, 4)), None), tuple(cache))
+    _, reference_cache = core_of(cfg).sequence_forward(params, x, cfg)
+    with pytest.raises(TypeError, match="cache must be the Numba backend's"):
+        core.sequence_backward((np.zeros((2, 3, 4)), None), reference_cache)
 
 
 # ---------------------------------------------------------------------- config and compiling
 @pytest.mark.parametrize("name", CORES)
-def test_backend_is_a_validated_config_field(name):
+def test_backend_is_chosen_with_the_core_not_the_config(name):
     config_class = get_core(name).config_class
-    assert config_class(3, 4).backend == "numpy"
-    cfg = config_class(3, 4, backend="numba")
-    assert config_class.from_json(cfg.to_json()) == cfg
-    with pytest.raises(ValueError, match=r"backend must be one of \('numpy', 'numba'\), got 'cupy'"):
-        config_class(3, 4, backend="cupy")
+    assert "backend" not in config_class(3, 4).to_json()
+    numba = get_core(name, backend="numba")
+    assert numba.backend == "numba" and get_core(name).backend == "numpy"
+    assert numba.config_class is config_class and numba.name == name
 
 
 def test_alstm_refuses_numba_by_name():
-    assert ALSTMConfig(3, 4).backend == "numpy"
-    with pytest.raises(ValueError, match=r"backend must be one of \('numpy',\) for ALSTMConfig, got 'numba'"):
-        ALSTMConfig(3, 4, backend="numba")
+    assert get_core("alstm").backend == "numpy"
+    with pytest.raises(ValueError, match=r"backend 'numba' has the cores \('fw', 'irnn', 'lstm'\), not 'alstm'"):
+        get_core("alstm", backend="numba")
 
 
 def test_one_compiled_signature_per_dtype():
@@ -232,15 +239,20 @@ def test_one_compiled_signature_per_dtype():
     for name in CORES:
         for dtype in ("float64", "float32"):
             for layer_norm, with_state in ((False, False), (True, True)):
-                check = {"dtype": dtype, "layer_norm": layer_norm, "backend": "numba"}
+                check = {"dtype": dtype, "layer_norm": layer_norm}
                 cfg, params, x, _, rng = make_case(name, 1, 2, 3, 4, 3, **check)
-                core = core_of(cfg)
+                core = core_of(cfg, "numba")
                 state0 = random_state(core, cfg, 2, rng) if with_state else None
                 (hs, state), cache = core.sequence_forward(without_readout(params), x, cfg, state0)
                 core.sequence_backward((hs, state), cache)
-    compiled = (kernels.forward_kernel, kernels.backward_kernel, lstm.lstm_forward_kernel, lstm.lstm_backward_kernel)
+    compiled = (  # the IRNN runs in the attention form's kernels
+        kernels.attention_forward_kernel,
+        kernels.attention_backward_kernel,
+        lstm.lstm_forward_kernel,
+        lstm.lstm_backward_kernel,
+    )
     for kernel in compiled:
-        dtypes = {sig[2].dtype for sig in kernel.signatures}
+        dtypes = {signature_dtype(sig) for sig in kernel.signatures}
         assert len(kernel.signatures) == len(dtypes) <= 2, kernel.signatures
 
 
@@ -255,23 +267,19 @@ def test_train_cli_runs_on_numba(tmp_path, capsys, name):
     assert "test error" in capsys.readouterr().out
     info = json.loads((run / "run.json").read_text())
     assert info["options"]["backend"] == "numba"
-    assert info["model"]["core_options"]["backend"] == "numba"
+    assert "backend" not in info["model"]["core_options"]  # the backend is no field of the core's config
 
 
 def test_train_cli_backend_defaults_and_alstm_error(tmp_path, capsys):
     """--backend defaults to numpy for the baselines (their kernels are not faster, docs/performance.md)."""
-    parser = argparse.ArgumentParser()
-    add_parser(parser.add_subparsers())
-    for name, backend in (("fw", "numba"), ("irnn", None), ("lstm", None), ("alstm", None)):
-        args = parser.parse_args(["train", "assoc", "--core", name, "--hidden", "4", "--out", str(tmp_path)])
-        options = resolve_options(args)
-        assert options["backend"] == backend
-        model = build_run(dict(options, train_size=100, val_size=10, test_size=10))[0]
-        assert model.core_cfg.backend == (backend or "numpy")
-    args = parser.parse_args(["train", "assoc", "--core", "lstm", "--backend", "numba", "--out", str(tmp_path)])
-    assert build_run(dict(resolve_options(args), train_size=100, val_size=10, test_size=10))[0].core_cfg.backend == (
-        "numba"
-    )
+    for name, backend in (("fw", "numba"), ("irnn", "numpy"), ("lstm", "numpy"), ("alstm", "numpy")):
+        run = tmp_path / name
+        args = ["train", "assoc", "--core", name, "--hidden", "4", "--steps", "1", "--eval-every", "1", "--batch-size",
+                "10", "--train-size", "100", "--val-size", "10", "--test-size", "10", "--out", str(run),
+                "--no-progress"]
+        assert main(args) == 0
+        assert (json.loads((run / "run.json").read_text())["options"]["backend"] or "numpy") == backend
+    capsys.readouterr()
     args = ["train", "assoc", "--core", "alstm", "--backend", "numba", "--out", str(tmp_path / "a"), "--steps", "2"]
     assert main(args) == 2
     assert "--backend numba is available for the fw, irnn, lstm cores only, not for alstm" in capsys.readouterr().err
@@ -280,10 +288,9 @@ def test_train_cli_backend_defaults_and_alstm_error(tmp_path, capsys):
 @pytest.mark.parametrize("name", CORES)
 def test_task_model_equal_on_both_backends(name):
     """The associative-retrieval model (embedding, core, ReLU layer, softmax) on either backend."""
-    models = [
-        AssocModel(AssocModelConfig(core=name, hidden_size=6, embed_size=5, fc_size=4, core_options={"backend": b}))
-        for b in ("numpy", "numba")
-    ]
+    cfg = AssocModelConfig(core=name, hidden_size=6, embed_size=5, fc_size=4)
+    models = [AssocModel(cfg, backend=b) for b in ("numpy", "numba")]
+    assert [m.core.backend for m in models] == ["numpy", "numba"]
     params = models[0].init_params(0)
     x = np.random.default_rng(0).integers(0, models[0].cfg.vocab_size, (3, 7))
     y = np.array([0, 5, 9])

@@ -65,10 +65,3 @@ def get_core(name: str, backend: str = "numpy") -> Core:
     module = backend_module(backend)
     return reference if module is None else module.core(reference)
 
-
-class BackendCache:
-    """Deprecated wrapper of a backend's forward cache; kept only while backends move to caches of their own."""
-
-    def __init__(self, backend: str, data: object):
-        self.backend = backend
-        self.data = data

@@ -1,11 +1,11 @@
 """Compiled LN(v), f(LN(v)) and their backward for ONE example's vector, and the W h products.
 
 The same math as :func:`fastweights_np.ops.layernorm_forward` and
-:func:`fastweights_np.cores.fast_weights.inner_loop.activation_forward` (LN over the units of
+:func:`fastweights_np.ops.activation_forward` (LN over the units of
 one example at one step, then ReLU), written as loops so that the kernels can call them per
 example without allocating.
 
-Scalars reach every kernel in one small array ``k`` of the computation's dtype (indices
+Scalars reach every kernel in one small array ``scalars`` of the computation's dtype (indices
 below), so that float32 kernels never mix in float64 literals.
 """
 
@@ -24,14 +24,14 @@ FASTMATH = {"reassoc", "contract", "nsz"}
 # The per-example functions (here, in ``attention.py`` and ``matrix.py``) allocate nothing and
 # are compiled without Numba's runtime (the private flag ``_nrt=False``, Numba 0.68): with it,
 # every view they take (past[t], inner[t-1, s], ...) atomically increments and decrements its
-# array's reference count, which took 11–14 % of a training step at H = 20 on one thread
-# (benchmarks/perf_refcount.py) and made two threads wait on each other's counts. Numba refuses
-# to compile an allocation in them.
+# array's reference count, a sizeable share of a training step at small H, and threads wait on
+# each other's counts (docs/performance.md, "Products with W as BLAS calls per chunk", item 3).
+# Numba refuses to compile an allocation in them.
 nrt_free = njit(cache=True, fastmath=FASTMATH, _nrt=False)
 
 
-def scalars(decay: float, fast_lr: float, eps: float, hidden: int, dtype: np.dtype) -> np.ndarray:
-    """The array ``k`` every kernel takes: λ, η, ε, 0, 1 and 1/H in ``dtype``."""
+def scalar_array(decay: float, fast_lr: float, eps: float, hidden: int, dtype: np.dtype) -> np.ndarray:
+    """The array ``scalars`` every kernel takes: λ, η, ε, 0, 1 and 1/H in ``dtype``."""
     return np.array([decay, fast_lr, eps, 0.0, 1.0, 1.0 / hidden], dtype=dtype)
 
 
@@ -51,21 +51,21 @@ def add_into(dst, src):
 
 
 @nrt_free
-def ln_forward(v, g, beta, k, vhat, out):
+def ln_forward(v, g, beta, scalars, vhat, out):
     """out = LN(v) = g ⊙ v̂ + β with v̂ = (v − μ)/σ, σ = sqrt(var(v) + ε), over the n entries
-    of v (k[INV_H] must be 1/n); v, g, beta, vhat, out are (n,). Writes v̂ into ``vhat`` and
+    of v (scalars[INV_H] must be 1/n); v, g, beta, vhat, out are (n,). Writes v̂ into ``vhat`` and
     returns 1/σ. ``out`` may be ``v`` itself."""
     n = v.shape[0]
-    mu = k[ZERO]
+    mu = scalars[ZERO]
     for i in range(n):
         mu += v[i]
-    mu *= k[INV_H]
-    var = k[ZERO]
+    mu *= scalars[INV_H]
+    var = scalars[ZERO]
     for i in range(n):
         c = v[i] - mu
         var += c * c
-    var *= k[INV_H]
-    inv_sigma = k[ONE] / np.sqrt(var + k[EPS])
+    var *= scalars[INV_H]
+    inv_sigma = scalars[ONE] / np.sqrt(var + scalars[EPS])
     for i in range(n):
         vh = (v[i] - mu) * inv_sigma
         vhat[i] = vh
@@ -74,14 +74,14 @@ def ln_forward(v, g, beta, k, vhat, out):
 
 
 @nrt_free
-def ln_backward(dout, vhat, inv_sigma, g, k, dv, dg, dbeta):
+def ln_backward(dout, vhat, inv_sigma, g, scalars, dv, dg, dbeta):
     """Backward of :func:`ln_forward`: writes dv (may be ``dout`` itself), adds to dg, dbeta.
 
     With d̂ = dout ⊙ g: dv = (1/σ)(d̂ − mean(d̂) − v̂ ⊙ mean(d̂ ⊙ v̂)),  dg += dout ⊙ v̂,  dβ += dout.
     """
     n = dout.shape[0]
-    m1 = k[ZERO]
-    m2 = k[ZERO]
+    m1 = scalars[ZERO]
+    m2 = scalars[ZERO]
     for i in range(n):
         d = dout[i]
         dg[i] += d * vhat[i]
@@ -90,42 +90,42 @@ def ln_backward(dout, vhat, inv_sigma, g, k, dv, dg, dbeta):
         dv[i] = dh
         m1 += dh
         m2 += dh * vhat[i]
-    m1 *= k[INV_H]
-    m2 *= k[INV_H]
+    m1 *= scalars[INV_H]
+    m2 *= scalars[INV_H]
     for i in range(n):
         dv[i] = inv_sigma * (dv[i] - m1 - vhat[i] * m2)
 
 
 @nrt_free
-def act_forward(v, g, beta, use_ln, k, vhat, out):
+def act_forward(v, g, beta, use_ln, scalars, vhat, out):
     """out = f(LN(v)) if use_ln else f(v), with f = ReLU; v, g, beta, vhat, out are (H,).
 
     LN as in :func:`ln_forward` (writes v̂ into ``vhat``). Returns 1/σ (1 without LN).
     """
     H = v.shape[0]
-    zero = k[ZERO]
+    zero = scalars[ZERO]
     if not use_ln:
         for i in range(H):
             out[i] = v[i] if v[i] > zero else zero
-        return k[ONE]
-    inv_sigma = ln_forward(v, g, beta, k, vhat, out)
+        return scalars[ONE]
+    inv_sigma = ln_forward(v, g, beta, scalars, vhat, out)
     for i in range(H):
         out[i] = out[i] if out[i] > zero else zero
     return inv_sigma
 
 
 @nrt_free
-def act_backward(dout, out, vhat, inv_sigma, g, use_ln, k, dv, dg, dbeta):
+def act_backward(dout, out, vhat, inv_sigma, g, use_ln, scalars, dv, dg, dbeta):
     """Backward of :func:`act_forward`: writes dv (may be ``dout`` itself), adds to dg, dbeta.
 
     The ReLU mask is out > 0 (the same as LN(v) > 0): d = dout ⊙ mask, then LN's backward.
     """
     H = dout.shape[0]
-    zero = k[ZERO]
+    zero = scalars[ZERO]
     for i in range(H):
         dv[i] = dout[i] if out[i] > zero else zero
     if use_ln:
-        ln_backward(dv, vhat, inv_sigma, g, k, dv, dg, dbeta)
+        ln_backward(dv, vhat, inv_sigma, g, scalars, dv, dg, dbeta)
 
 
 @nrt_free

@@ -8,6 +8,7 @@ import functools
 
 import numpy as np
 
+from fastweights_np.backends.numba.arguments import ChunkGrads
 from fastweights_np.backends.numba.workspace import Fresh, Workspace
 from fastweights_np.cores.fast_weights.memory import decay_powers
 
@@ -31,28 +32,27 @@ def _powers(decay: float, steps: int, dtype: np.dtype) -> tuple[np.ndarray, np.n
 
 
 def powers(decay: float, steps: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
-    """(power, dpower), (steps + 1,) each: power[k] = λ^k and dpower[k] = k λ^(k-1) for
-    k = 0..steps, from the reference's ``decay_powers`` (which lists k = steps..0). Computed once
+    """(power, dpower), (steps + 1,) each: power[j] = λ^j and dpower[j] = j λ^(j-1) for
+    j = 0..steps, from the reference's ``decay_powers`` (which lists j = steps..0). Computed once
     for the last few (λ, steps, dtype), since a training run asks for the same ones at every step;
     each call gets its own copies, as they end up in forward caches that callers hold."""
     power, dpower = _powers(float(decay), int(steps), np.dtype(dtype))
     return power.copy(), dpower.copy()
 
 
-def chunk_gradient_arrays(
-    memory: Workspace | Fresh, n: int, H: int, dtype: np.dtype
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def chunk_gradient_arrays(memory: Workspace | Fresh, n: int, H: int, dtype: np.dtype) -> ChunkGrads:
     """(dW, dg, dbeta, dscalars) from ``memory``: each of the n chunks' share of dW, dg, dβ and
     (dλ, dη), as the backward kernels take them (dg, dbeta, dscalars zeroed)."""
     dW = memory.empty("dW", (n, H, H), dtype)
     dg = memory.zeros("dg", (n, H), dtype)
     dbeta = memory.zeros("dbeta", (n, H), dtype)
     dscalars = memory.zeros("dscalars", (n, 2), np.dtype(np.float64))
-    return dW, dg, dbeta, dscalars
+    return ChunkGrads(dW, dg, dbeta, dscalars)
 
 
-def summed_chunk_gradients(dW: np.ndarray, dg: np.ndarray, dbeta: np.ndarray, dscalars: np.ndarray) -> dict:
+def summed_chunk_gradients(grads: ChunkGrads) -> dict:
     """W, g, beta (new arrays), decay and fast_lr (floats): the chunks' shares added up."""
+    dW, dg, dbeta, dscalars = grads
     return {
         "W": dW.sum(axis=0),
         "g": dg.sum(axis=0),

@@ -2,8 +2,9 @@
 
 ``baseline_sequence_forward`` / ``baseline_sequence_backward`` take and return what the
 reference's ``sequence_forward`` / ``sequence_backward`` of ``cores/irnn`` and ``cores/lstm``
-take and return; the shared BPTT loop (``cores/recurrence.py``) hands calls over to them when
-``cfg.backend == "numba"``. The math is the reference's (docs/baselines.md):
+take and return; ``get_core("irnn", backend="numba")`` and ``get_core("lstm", backend="numba")``
+(``fastweights_np.backends``) give the core records with them (:func:`core_functions`). The
+math is the reference's (docs/baselines.md):
 
 - IRNN: h_t = ReLU(W h_{t-1} + C x_t + b), or ReLU(LN(·)), is the fast-weights step with
   η = 0 and S = 0 (the reference reuses that core's activation for it), so it runs in the
@@ -15,7 +16,8 @@ take and return; the shared BPTT loop (``cores/recurrence.py``) hands calls over
   dW is one matrix product over all (B·T) rows after the kernel.
 
 The kernels do no bounds checks, so the shapes are checked first (the registry's checks, and
-its errors, when anything is off); a forward cache is a :class:`BackendCache`.
+its errors, when anything is off); a forward cache is this backend's own :class:`IRNNCache`
+or :class:`LSTMCache`.
 """
 
 from __future__ import annotations
@@ -24,11 +26,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from fastweights_np.backends import BackendCache
-from fastweights_np.backends.numba.activation import scalars
+from fastweights_np.backends.numba.activation import scalar_array
+from fastweights_np.backends.numba.arguments import Options, Tape, Weights, memory_of, options
 from fastweights_np.backends.numba.arrays import chunk_gradient_arrays, contiguous, placeholder, summed_chunk_gradients
 from fastweights_np.backends.numba.inputs import InputCache, drive_backward, drive_forward
-from fastweights_np.backends.numba.kernels import backward_kernel, forward_kernel, n_chunks
+from fastweights_np.backends.numba.kernels import attention_backward_kernel, attention_forward_kernel, n_chunks
 from fastweights_np.backends.numba.lstm import lstm_backward_kernel, lstm_forward_kernel
 from fastweights_np.backends.numba.threads import kernel_threads
 from fastweights_np.backends.numba.workspace import FRESH
@@ -80,14 +82,9 @@ class IRNNCache(NamedTuple):
 
     cfg: IRNNConfig
     names: tuple[str, ...]
-    W: np.ndarray
-    g: np.ndarray
-    k: np.ndarray
-    power: np.ndarray
-    past: np.ndarray
-    vhat: np.ndarray
-    inv_sigma: np.ndarray
-    inner: np.ndarray
+    weights: Weights
+    options: Options
+    tape: Tape
     inputs: InputCache
     with_state0: bool
 
@@ -99,8 +96,8 @@ class LSTMCache(NamedTuple):
     names: tuple[str, ...]
     W: np.ndarray
     ln: tuple[np.ndarray, ...]
-    k: np.ndarray
-    k4: np.ndarray
+    scalars: np.ndarray
+    scalars4: np.ndarray
     past: np.ndarray
     cells: np.ndarray
     gates: np.ndarray
@@ -123,40 +120,34 @@ def irnn_forward(params: dict, x: np.ndarray, cfg: IRNNConfig, state0: IRNNState
         else (placeholder(1, dtype), placeholder(1, dtype))
     )
     drive, inputs = drive_forward(contiguous(x, dtype), C, b)
-    k = scalars(0.0, 0.0, cfg.ln_eps, H, dtype)
-    power = np.ones(T + 1, dtype)  # λ^k of the fast weights: not read with S = 0
+    weights = Weights(W, g, beta)
+    power = np.ones(T + 1, dtype)  # λ^j of the fast weights: not read with S = 0
+    # S = 0, no layer norm in the (absent) inner loop, LN (if any) as the preliminary vector's
+    opts = options(scalar_array(0.0, 0.0, cfg.ln_eps, H, dtype), power, power, 0, False, cfg.layer_norm)
     past = np.empty((B, T + 1, H), dtype)
     past[:, 0] = 0 if state0 is None else state0.h
-    vhat = np.empty((B, T, 1, H), dtype)
-    inner = np.empty((B, T, 1, H), dtype)
-    inv_sigma = np.empty((B, T, 1), dtype)
-    unused = placeholder(3, dtype)
+    tape = Tape(past, np.empty((B, T, 1, H), dtype), np.empty((B, T, 1), dtype), np.empty((B, T, 1, H), dtype))
     with kernel_threads():
-        forward_kernel(
-            n_chunks(B), False, drive, W, g, beta, k, power, unused, False, unused, False, 0, False, cfg.layer_norm,
-            past, vhat, inv_sigma, inner,
-        )
-    cache = IRNNCache(cfg, tuple(params), W, g, k, power, past, vhat, inv_sigma, inner, inputs, state0 is not None)
+        attention_forward_kernel(n_chunks(B), drive, weights, opts, memory_of(None, dtype), tape)
+    cache = IRNNCache(cfg, tuple(params), weights, opts, tape, inputs, state0 is not None)
     return (past[:, 1:], IRNNState(past[:, T])), cache
 
 
 def irnn_backward(dpast: np.ndarray, dstate: IRNNState | None, cache: IRNNCache):
     """BPTT for :func:`irnn_forward`; dpast (B, T+1, H) holds dhs in [:, 1:] (overwritten)."""
-    cfg, names, W, g, k, power, past, vhat, inv_sigma, inner, inputs, with_state0 = cache
+    cfg, names, weights, opts, tape, inputs, with_state0 = cache
     dtype = cfg.np_dtype
-    B, T1, H = past.shape
+    B, T1, H = tape.past.shape
     if dstate is not None:
         dpast[:, -1] += dstate.h
     n = n_chunks(B)
     ddrive = np.empty((B, T1 - 1, H), dtype)
-    dW, dg, dbeta, dscalars = chunk_gradient_arrays(FRESH, n, H, dtype)
-    unused = placeholder(3, dtype)
+    chunk_grads = chunk_gradient_arrays(FRESH, n, H, dtype)
     with kernel_threads():
-        backward_kernel(
-            n, False, dpast, unused, False, unused, False, past, vhat, inv_sigma, inner, W, g, k, power, power, 0,
-            False, cfg.layer_norm, ddrive, dW, dg, dbeta, dscalars,
+        attention_backward_kernel(
+            n, dpast, memory_of(None, dtype), placeholder(3, dtype), tape, weights, opts, ddrive, chunk_grads
         )
-    grads = summed_chunk_gradients(dW, dg, dbeta, dscalars)
+    grads = summed_chunk_gradients(chunk_grads)
     dx, grads["C"], grads["b"] = drive_backward(ddrive, inputs, need_dx=True)
     return {name: grads[name] for name in names}, dx, (IRNNState(dpast[:, 0]) if with_state0 else None)
 
@@ -175,8 +166,8 @@ def lstm_forward(params: dict, x: np.ndarray, cfg: LSTMConfig, state0: LSTMState
     ln_params = tuple(contiguous(params[name], dtype) if ln else placeholder(1, dtype) for name in LSTM_LN_PARAMS)
     drive, drive_cache = config_drive_forward(params, contiguous(x, dtype), cfg)
     drive = contiguous(drive, dtype)
-    k = scalars(0.0, 0.0, cfg.ln_eps, H, dtype)
-    k4 = scalars(0.0, 0.0, cfg.ln_eps, 4 * H, dtype)
+    scalars = scalar_array(0.0, 0.0, cfg.ln_eps, H, dtype)
+    scalars4 = scalar_array(0.0, 0.0, cfg.ln_eps, 4 * H, dtype)
     past = np.empty((B, T + 1, H), dtype)
     cells = np.empty((B, T + 1, H), dtype)
     past[:, 0] = 0 if state0 is None else state0.h
@@ -191,17 +182,19 @@ def lstm_forward(params: dict, x: np.ndarray, cfg: LSTMConfig, state0: LSTMState
     g_rec, beta_rec, g_cell, beta_cell = ln_params
     with kernel_threads():
         lstm_forward_kernel(
-            n_chunks(B), drive, W, g_rec, beta_rec, g_cell, beta_cell, k, k4, ln, past, cells, gates, tanh_n, *ln_cache
+            n_chunks(B), drive, W, g_rec, beta_rec, g_cell, beta_cell, scalars, scalars4, ln, past, cells, gates,
+            tanh_n, *ln_cache,
         )
     cache = LSTMCache(
-        cfg, tuple(params), W, ln_params, k, k4, past, cells, gates, tanh_n, ln_cache, drive_cache, state0 is not None
+        cfg, tuple(params), W, ln_params, scalars, scalars4, past, cells, gates, tanh_n, ln_cache, drive_cache,
+        state0 is not None,
     )
     return (past[:, 1:], LSTMState(past[:, T], cells[:, T])), cache
 
 
 def lstm_backward(dpast: np.ndarray, dstate: LSTMState | None, cache: LSTMCache):
     """BPTT for :func:`lstm_forward`; dpast (B, T+1, H) holds dhs in [:, 1:] (overwritten)."""
-    cfg, names, W, ln_params, k, k4, past, cells, gates, tanh_n, ln_cache, drive_cache, with_state0 = cache
+    cfg, names, W, ln_params, scalars, scalars4, past, cells, gates, tanh_n, ln_cache, drive_cache, with_state0 = cache
     dtype = cfg.np_dtype
     B, T1, H = past.shape
     ln = cfg.layer_norm
@@ -216,7 +209,8 @@ def lstm_backward(dpast: np.ndarray, dstate: LSTMState | None, cache: LSTMCache)
     g_rec, _, g_cell, _ = ln_params
     with kernel_threads():
         lstm_backward_kernel(
-            n, dpast, dc, past, cells, gates, tanh_n, *ln_cache, W, g_rec, g_cell, k, k4, ln, ddrive, drec, *sums
+            n, dpast, dc, past, cells, gates, tanh_n, *ln_cache, W, g_rec, g_cell, scalars, scalars4, ln, ddrive, drec,
+            *sums,
         )
     dx, grads = input_drive_backward(ddrive, drive_cache)
     da_rec = drec if ln else ddrive
@@ -233,7 +227,7 @@ BACKWARD = {IRNNCache: irnn_backward, LSTMCache: lstm_backward}
 
 def baseline_sequence_forward(
     params: dict[str, np.ndarray], x: np.ndarray, cfg: IRNNConfig | LSTMConfig, state0: NamedTuple | None = None
-) -> tuple[tuple[np.ndarray, NamedTuple], BackendCache]:
+) -> tuple[tuple[np.ndarray, NamedTuple], IRNNCache | LSTMCache]:
     """The IRNN's or the LSTM's ``sequence_forward`` (as ``cfg`` says), computed by the kernels.
 
     Returns ((hs (B, T, H), state_T), cache), as the reference does.
@@ -241,18 +235,23 @@ def baseline_sequence_forward(
     core = _core_of(cfg)
     check_shapes(core, params, x, cfg, state0)
     (hs, state), cache = FORWARD[core.name](params, x, cfg, state0)
-    return (hs, state), BackendCache(BACKEND, cache)
+    return (hs, state), cache
 
 
 def baseline_sequence_backward(
-    dout: tuple[np.ndarray, NamedTuple | None], cache: BackendCache
+    dout: tuple[np.ndarray, NamedTuple | None], cache: IRNNCache | LSTMCache
 ) -> tuple[dict, np.ndarray, NamedTuple | None]:
     """BPTT for a cache of :func:`baseline_sequence_forward`: (dhs, dstate_T or None) ->
     (grads, dx (B, T, I), dstate0 or None), as the reference's ``sequence_backward``."""
+    if type(cache) not in BACKWARD:
+        raise TypeError(
+            f"cache must be the Numba backend's IRNNCache or LSTMCache from its sequence_forward, got "
+            f"{type(cache).__name__} (a cache goes back to the core that made it)"
+        )
     dhs, dstate = dout
-    data = cache.data
+    data = cache
     cfg = data.cfg
-    B, T1, H = data.past.shape
+    B, T1, H = (data.tape if isinstance(data, IRNNCache) else data).past.shape
     dtype = cfg.np_dtype
     dhs = check_float_array("dhs", dhs, (B, T1 - 1, H), dtype)
     if dstate is not None:
@@ -261,3 +260,16 @@ def baseline_sequence_backward(
     dpast[:, 0] = 0
     dpast[:, 1:] = dhs
     return BACKWARD[type(data)](dpast, dstate, data)
+
+
+def core_functions(name: str) -> tuple:
+    """(sequence_forward, sequence_backward) of the core ``name`` ("irnn" or "lstm"): the
+    functions above, the forward refusing another core's config with the reference's TypeError."""
+    reference = get_core(name)
+
+    def sequence_forward(params, x, cfg, state0=None):
+        reference.check_config(cfg)
+        return baseline_sequence_forward(params, x, cfg, state0)
+
+    sequence_forward.__doc__ = f"The {name} core's ``sequence_forward``: :func:`baseline_sequence_forward`."
+    return sequence_forward, baseline_sequence_backward

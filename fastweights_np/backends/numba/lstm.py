@@ -10,8 +10,8 @@ Per example the kernels keep ``past`` (T+1, H) = h_0..h_T, ``cells`` (T+1, H) = 
 ``gates`` (T, 4H) = (f, i, o, u) and ``tanh_n`` (T, H) = tanh(N_cell(c_t)); with layer norm
 also the LNs' normalised inputs (``rhat`` (T, 4H), ``chat`` (T, H)) and 1/σ (``inv_rec``,
 ``inv_cell`` (T,)). The backward leaves N_rec'(da_t) in ``drec`` (T, 4H) so that dW is one
-matrix product over all (B·T) rows afterwards, in NumPy. Scalars come in ``k`` (LN over the
-H cell units: k[INV_H] = 1/H) and ``k4`` (LN over the 4H gate pre-activations: 1/(4H)).
+matrix product over all (B·T) rows afterwards, in NumPy. Scalars come in ``scalars`` (LN over the
+H cell units: scalars[INV_H] = 1/H) and ``scalars4`` (LN over the 4H gate pre-activations: 1/(4H)).
 """
 
 from __future__ import annotations
@@ -34,16 +34,16 @@ from fastweights_np.backends.numba.activation import (
 
 
 @nrt_free
-def sigmoid(v, k):
+def sigmoid(v, scalars):
     """σ(v) without overflow, as ``ops/sigmoid.py``: e = exp(−|v|); 1/(1 + e) or e/(1 + e)."""
     e = np.exp(-abs(v))
-    return (k[ONE] if v >= k[ZERO] else e) / (k[ONE] + e)
+    return (scalars[ONE] if v >= scalars[ZERO] else e) / (scalars[ONE] + e)
 
 
 @nrt_free
 def lstm_forward_example(
-    drive, W, g_rec, beta_rec, g_cell, beta_cell, k, k4, layer_norm, past, cells, gates, tanh_n, rhat, inv_rec, chat,
-    inv_cell, a, n, zero
+    drive, W, g_rec, beta_rec, g_cell, beta_cell, scalars, scalars4, layer_norm, past, cells, gates, tanh_n, rhat,
+    inv_rec, chat, inv_cell, a, n, zero
 ):
     """Run one sequence from (past[0], cells[0]) = (h_0, c_0); fills the rest of the arrays
     above. ``a`` (4H,), ``n`` (H,) are scratch, ``zero`` (4H,) holds zeros."""
@@ -52,7 +52,7 @@ def lstm_forward_example(
     for t in range(1, T + 1):
         if layer_norm:
             recurrent_drive(W, past[t - 1], zero, a)
-            inv_rec[t - 1] = ln_forward(a, g_rec, beta_rec, k4, rhat[t - 1], a)
+            inv_rec[t - 1] = ln_forward(a, g_rec, beta_rec, scalars4, rhat[t - 1], a)
             add_into(a, drive[t - 1])
         else:
             recurrent_drive(W, past[t - 1], drive[t - 1], a)
@@ -60,16 +60,16 @@ def lstm_forward_example(
         c_prev = cells[t - 1]
         c = cells[t]
         for j in range(H):
-            f = sigmoid(a[j], k)
-            i = sigmoid(a[H + j], k)
+            f = sigmoid(a[j], scalars)
+            i = sigmoid(a[H + j], scalars)
             gate[j] = f
             gate[H + j] = i
-            gate[2 * H + j] = sigmoid(a[2 * H + j], k)
+            gate[2 * H + j] = sigmoid(a[2 * H + j], scalars)
             u = np.tanh(a[3 * H + j])
             gate[3 * H + j] = u
             c[j] = f * c_prev[j] + i * u
         if layer_norm:
-            inv_cell[t - 1] = ln_forward(c, g_cell, beta_cell, k, chat[t - 1], n)
+            inv_cell[t - 1] = ln_forward(c, g_cell, beta_cell, scalars, chat[t - 1], n)
         else:
             copy_into(n, c)
         tn = tanh_n[t - 1]
@@ -81,8 +81,8 @@ def lstm_forward_example(
 
 @nrt_free
 def lstm_backward_example(
-    dpast, dc, past, cells, gates, tanh_n, rhat, inv_rec, chat, inv_cell, W, g_rec, g_cell, k, k4, layer_norm, ddrive,
-    drec, dg_rec, dbeta_rec, dg_cell, dbeta_cell, dn
+    dpast, dc, past, cells, gates, tanh_n, rhat, inv_rec, chat, inv_cell, W, g_rec, g_cell, scalars, scalars4,
+    layer_norm, ddrive, drec, dg_rec, dbeta_rec, dg_cell, dbeta_cell, dn
 ):
     """BPTT for one sequence of :func:`lstm_forward_example` (docs/baselines.md §2).
 
@@ -93,7 +93,7 @@ def lstm_backward_example(
     """
     T = ddrive.shape[0]
     H = past.shape[1]
-    one = k[ONE]
+    one = scalars[ONE]
     for t in range(T, 0, -1):
         dh = dpast[t]
         gate = gates[t - 1]
@@ -101,7 +101,7 @@ def lstm_backward_example(
         for j in range(H):
             dn[j] = dh[j] * gate[2 * H + j] * (one - tn[j] * tn[j])
         if layer_norm:
-            ln_backward(dn, chat[t - 1], inv_cell[t - 1], g_cell, k, dn, dg_cell, dbeta_cell)
+            ln_backward(dn, chat[t - 1], inv_cell[t - 1], g_cell, scalars, dn, dg_cell, dbeta_cell)
         da = ddrive[t - 1]
         c_prev = cells[t - 1]
         for j in range(H):
@@ -117,7 +117,7 @@ def lstm_backward_example(
             dc[j] = dcj * f
         if layer_norm:
             dr = drec[t - 1]
-            ln_backward(da, rhat[t - 1], inv_rec[t - 1], g_rec, k4, dr, dg_rec, dbeta_rec)
+            ln_backward(da, rhat[t - 1], inv_rec[t - 1], g_rec, scalars4, dr, dg_rec, dbeta_rec)
             transposed_product_add(W, dr, dpast[t - 1])
         else:
             transposed_product_add(W, da, dpast[t - 1])
@@ -125,8 +125,8 @@ def lstm_backward_example(
 
 @njit(cache=True, parallel=True, fastmath=FASTMATH)
 def lstm_forward_kernel(
-    n_chunks, drive, W, g_rec, beta_rec, g_cell, beta_cell, k, k4, layer_norm, past, cells, gates, tanh_n, rhat,
-    inv_rec, chat, inv_cell
+    n_chunks, drive, W, g_rec, beta_rec, g_cell, beta_cell, scalars, scalars4, layer_norm, past, cells, gates, tanh_n,
+    rhat, inv_rec, chat, inv_cell
 ):
     """Forward over the batch, one chunk of examples per ``prange`` iteration.
 
@@ -143,15 +143,15 @@ def lstm_forward_kernel(
         zero = np.zeros(R, drive.dtype)
         for b in range(c * B // n_chunks, (c + 1) * B // n_chunks):
             lstm_forward_example(
-                drive[b], W, g_rec, beta_rec, g_cell, beta_cell, k, k4, layer_norm, past[b], cells[b], gates[b],
-                tanh_n[b], rhat[b if layer_norm else 0], inv_rec[b if layer_norm else 0],
+                drive[b], W, g_rec, beta_rec, g_cell, beta_cell, scalars, scalars4, layer_norm, past[b], cells[b],
+                gates[b], tanh_n[b], rhat[b if layer_norm else 0], inv_rec[b if layer_norm else 0],
                 chat[b if layer_norm else 0], inv_cell[b if layer_norm else 0], a, n, zero,
             )
 
 
 @njit(cache=True, parallel=True, fastmath=FASTMATH)
 def lstm_backward_kernel(
-    n_chunks, dpast, dc, past, cells, gates, tanh_n, rhat, inv_rec, chat, inv_cell, W, g_rec, g_cell, k, k4,
+    n_chunks, dpast, dc, past, cells, gates, tanh_n, rhat, inv_rec, chat, inv_cell, W, g_rec, g_cell, scalars, scalars4,
     layer_norm, ddrive, drec, dg_rec, dbeta_rec, dg_cell, dbeta_cell
 ):
     """BPTT over the batch (see :func:`lstm_backward_example` for dpast, dc (B, H), ddrive, drec).
@@ -168,6 +168,6 @@ def lstm_backward_kernel(
             lb = b if layer_norm else 0
             lstm_backward_example(
                 dpast[b], dc[b], past[b], cells[b], gates[b], tanh_n[b], rhat[lb], inv_rec[lb], chat[lb], inv_cell[lb],
-                W, g_rec, g_cell, k, k4, layer_norm, ddrive[b], drec[lb], dg_rec[sums], dbeta_rec[sums],
+                W, g_rec, g_cell, scalars, scalars4, layer_norm, ddrive[b], drec[lb], dg_rec[sums], dbeta_rec[sums],
                 dg_cell[sums], dbeta_cell[sums], dn,
             )

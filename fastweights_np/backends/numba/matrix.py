@@ -1,13 +1,13 @@
 """Matrix form, compiled, for ONE example: forward and backpropagation through time.
 
 The same math as ``cores/fast_weights/step.py`` (matrix step) run over t = 1..T by
-``sequence.py``: an explicit H×H fast-weight matrix A_t per sequence,
+``kernels.py`` (the matrix-form kernels): an explicit H×H fast-weight matrix A_t per sequence,
 
     A_t = λ A_{t-1} + η h_{t-1} h_{t-1}ᵀ                  (Eq. 1)
     z_t = W h_{t-1} + d_t
     h^(0) = f(z_t) (or f(LN(z_t))),  h^(s) = f(LN(z_t + A_t h^(s-1))),  h_t = h^(S)
 
-Per example arrays (views of the batch arrays made by ``kernels.py``):
+One example's tape (``arguments.Tape`` without the batch axis, ``kernels.example_tape``):
 
 - ``past`` (T+1, H): past[0] = h_0, past[t] = h_t
 - ``inner`` (T, S+1, H): inner[t-1, s] = h_t^(s);  ``vhat`` (T, S+1, H) and
@@ -36,24 +36,24 @@ from fastweights_np.backends.numba.activation import (
 
 
 @nrt_free
-def fast_update(A_out, A_in, h_prev, k):
+def fast_update(A_out, A_in, h_prev, scalars):
     """A_out = λ A_in + η h_{t-1} h_{t-1}ᵀ (Eq. 1); A_out may be A_in."""
     H = h_prev.shape[0]
-    lam = k[LAM]
+    lam = scalars[LAM]
     for i in range(H):
-        c = k[ETA] * h_prev[i]
+        c = scalars[ETA] * h_prev[i]
         for j in range(H):
             A_out[i, j] = lam * A_in[i, j] + c * h_prev[j]
 
 
 @nrt_free
-def fast_update_read(A, h_prev, k, z, u, a):
+def fast_update_read(A, h_prev, scalars, z, u, a):
     """In place A ← λ A + η h_{t-1} h_{t-1}ᵀ, and a = z + A u with the new A (one pass)."""
     H = h_prev.shape[0]
-    lam = k[LAM]
+    lam = scalars[LAM]
     for i in range(H):
-        c = k[ETA] * h_prev[i]
-        acc = k[ZERO]
+        c = scalars[ETA] * h_prev[i]
+        acc = scalars[ZERO]
         for j in range(H):
             v = lam * A[i, j] + c * h_prev[j]
             A[i, j] = v
@@ -62,11 +62,11 @@ def fast_update_read(A, h_prev, k, z, u, a):
 
 
 @nrt_free
-def read(A, k, z, u, a):
+def read(A, scalars, z, u, a):
     """a = z + A u."""
     H = u.shape[0]
     for i in range(H):
-        acc = k[ZERO]
+        acc = scalars[ZERO]
         for j in range(H):
             acc += A[i, j] * u[j]
         a[i] = z[i] + acc
@@ -85,7 +85,7 @@ def read_backward(A, da, u, dA, du):
 
 
 @nrt_free
-def read_update_backward(dA, A, A_prev, h_prev, da, u, with_read, k, du, gh, gth):
+def read_update_backward(dA, A, A_prev, h_prev, da, u, with_read, scalars, du, gh, gth):
     """The first read's backward fused with Eq. 1's backward, in one pass over H×H.
 
     With G = dA + da uᵀ (the gradient on A_t once the read of iteration s = 1 is added;
@@ -95,8 +95,8 @@ def read_update_backward(dA, A, A_prev, h_prev, da, u, with_read, k, du, gh, gth
     Returns (⟨G, A_{t-1}⟩, h_{t-1}ᵀ G h_{t-1}): this step's share of dλ and dη.
     """
     H = h_prev.shape[0]
-    lam = k[LAM]
-    zero = k[ZERO]
+    lam = scalars[LAM]
+    zero = scalars[ZERO]
     du[:] = 0
     gth[:] = 0
     ddecay = zero
@@ -119,50 +119,37 @@ def read_update_backward(dA, A, A_prev, h_prev, da, u, with_read, k, du, gh, gth
 
 
 @nrt_free
-def matrix_forward_example(
-    drive, W, g, beta, k, inner_steps, layer_norm, ln_preliminary, A, past, vhat, inv_sigma, inner, z, a
-):
-    """Run one sequence from (past[0], A) = (h_0, A_0); fills past[1:], inner, vhat, inv_sigma.
+def matrix_forward_example(drive, weights, options, A, tape, z, a):
+    """Run one sequence from (tape.past[0], A) = (h_0, A_0); fills the rest of ``tape``, one
+    example's (``kernels.example_tape``).
 
-    drive (T, H) is d_t = C x_t + b; A (H, H) holds A_0 on entry and A_T on exit.
+    drive (T, H) is d_t = C x_t + b; A (H, H) holds A_0 on entry and A_T on exit; z, a (H,) are
+    scratch. ``weights``, ``options``: ``arguments.Weights``, ``arguments.Options``.
     """
     T = drive.shape[0]
+    W, g, beta = weights
+    scalars, S = options.scalars, options.inner_steps
+    past, vhat, inv_sigma, inner = tape
     for t in range(1, T + 1):
         h_prev = past[t - 1]
         recurrent_drive(W, h_prev, drive[t - 1], z)
-        inv_sigma[t - 1, 0] = act_forward(z, g, beta, ln_preliminary, k, vhat[t - 1, 0], inner[t - 1, 0])
-        if inner_steps == 0:
-            fast_update(A, A, h_prev, k)
-        for s in range(1, inner_steps + 1):
+        inv_sigma[t - 1, 0] = act_forward(
+            z, g, beta, options.ln_preliminary, scalars, vhat[t - 1, 0], inner[t - 1, 0]
+        )
+        if S == 0:
+            fast_update(A, A, h_prev, scalars)
+        for s in range(1, S + 1):
             if s == 1:
-                fast_update_read(A, h_prev, k, z, inner[t - 1, 0], a)
+                fast_update_read(A, h_prev, scalars, z, inner[t - 1, 0], a)
             else:
-                read(A, k, z, inner[t - 1, s - 1], a)
-            inv_sigma[t - 1, s] = act_forward(a, g, beta, layer_norm, k, vhat[t - 1, s], inner[t - 1, s])
-        copy_into(past[t], inner[t - 1, inner_steps])
+                read(A, scalars, z, inner[t - 1, s - 1], a)
+            inv_sigma[t - 1, s] = act_forward(a, g, beta, options.layer_norm, scalars, vhat[t - 1, s], inner[t - 1, s])
+        copy_into(past[t], inner[t - 1, S])
 
 
 @nrt_free
-def matrix_backward_example(
-    dpast,
-    dA,
-    A_hist,
-    past,
-    vhat,
-    inv_sigma,
-    inner,
-    W,
-    g,
-    k,
-    inner_steps,
-    layer_norm,
-    ln_preliminary,
-    ddrive,
-    dg,
-    dbeta,
-    scratch,
-):
-    """BPTT for one sequence of :func:`matrix_forward_example`.
+def matrix_backward_example(dpast, dA, A_hist, tape, weights, options, ddrive, dg, dbeta, scratch):
+    """BPTT for one sequence of :func:`matrix_forward_example` (``tape`` as there).
 
     On entry dpast[t] (t = 1..T) holds the gradient arriving on h_t from outside (dhs, and
     dh_T from the final state), dA the gradient on A_T (zero without one), A_hist[0] = A_0.
@@ -171,10 +158,13 @@ def matrix_backward_example(
     ``scratch`` is (5, H). Returns this sequence's (dλ, dη).
     """
     T = ddrive.shape[0]
-    S = inner_steps
+    W, g = weights.W, weights.g
+    scalars, S = options.scalars, options.inner_steps
+    layer_norm, ln_preliminary = options.layer_norm, options.ln_preliminary
+    past, vhat, inv_sigma, inner = tape
     dcur, da, du, gh, gth = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4]
     for t in range(1, T + 1):
-        fast_update(A_hist[t], A_hist[t - 1], past[t - 1], k)
+        fast_update(A_hist[t], A_hist[t - 1], past[t - 1], scalars)
     ddecay = 0.0
     dfast_lr = 0.0
     for t in range(T, 0, -1):
@@ -182,21 +172,25 @@ def matrix_backward_example(
         dz[:] = 0
         copy_into(dcur, dpast[t])
         for s in range(S, 0, -1):
-            act_backward(dcur, inner[t - 1, s], vhat[t - 1, s], inv_sigma[t - 1, s], g, layer_norm, k, da, dg, dbeta)
+            act_backward(
+                dcur, inner[t - 1, s], vhat[t - 1, s], inv_sigma[t - 1, s], g, layer_norm, scalars, da, dg, dbeta
+            )
             add_into(dz, da)
             if s > 1:
                 read_backward(A_hist[t], da, inner[t - 1, s - 1], dA, dcur)
         dd, df = read_update_backward(
-            dA, A_hist[t], A_hist[t - 1], past[t - 1], da, inner[t - 1, 0], S > 0, k, du, gh, gth
+            dA, A_hist[t], A_hist[t - 1], past[t - 1], da, inner[t - 1, 0], S > 0, scalars, du, gh, gth
         )
         ddecay += dd
         dfast_lr += df
         if S > 0:
             copy_into(dcur, du)
-        act_backward(dcur, inner[t - 1, 0], vhat[t - 1, 0], inv_sigma[t - 1, 0], g, ln_preliminary, k, da, dg, dbeta)
+        act_backward(
+            dcur, inner[t - 1, 0], vhat[t - 1, 0], inv_sigma[t - 1, 0], g, ln_preliminary, scalars, da, dg, dbeta
+        )
         add_into(dz, da)
         dh_prev = dpast[t - 1]
-        eta = k[ETA]
+        eta = scalars[ETA]
         for j in range(dh_prev.shape[0]):
             dh_prev[j] += eta * (gh[j] + gth[j])
         transposed_product_add(W, dz, dh_prev)

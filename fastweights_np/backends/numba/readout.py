@@ -1,6 +1,7 @@
 """The readout and loss of ``loss_and_grad``, compiled: logits = V h_T + c, softmax
 cross-entropy averaged over the batch, and their backward, for the rows of one chunk of the
-batch (``kernels.loss_and_grad_kernel`` runs it between a chunk's forward and backward).
+batch (``kernels.readout_chunk`` runs it between a chunk's forward and backward, in the
+``*_loss_and_grad_kernel`` of each form).
 
 The same math as the reference's ops (:func:`fastweights_np.ops.affine_forward`,
 :func:`fastweights_np.ops.softmax_xent_forward` and their backward; docs/math.md §2.1, §2.4),
@@ -17,9 +18,9 @@ tests/test_numba_backend.py::test_confident_prediction_with_large_logits_keeps_i
 
 At the paper's sizes (B = 128, O = 10) these are a few hundred thousand operations, which the
 NumPy ops spend most of their time calling; here the products V h, Vᵀ dl and dl hᵀ are three
-BLAS calls for a chunk's rows (until 777d948 they were loops per example, which without
-``fastmath`` do not vectorise the dot products; `bench_call_parts.py` "readout" 41 / 61 / 101 µs
-→ 30 / 45 / 60 µs at H = 20 / 50 / 100, for the whole batch), the softmax per example.
+BLAS calls for a chunk's rows (loops per example, without ``fastmath``, do not vectorise the
+dot products: docs/performance.md, "Products with W as BLAS calls per chunk"), the softmax per
+example.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """The Numba backend's entry points, with the reference's signatures and return structures.
 
 ``sequence_forward`` / ``sequence_backward`` are drop-in replacements for the reference's
-(``fastweights_np.cores.fast_weights.sequence``), and ``loss_and_grad`` for
-``fastweights_np.model.loss_and_grad_unchecked``; the reference hands calls over to them when
-``cfg.backend == "numba"`` (``fastweights_np.backends``). The math lives in the compiled
+(``fastweights_np.cores.fast_weights.sequence``): ``get_core("fw", backend="numba")`` gives the
+core record with them (``fastweights_np.backends``). ``model_loss_and_grad`` replaces
+``fastweights_np.models.canonical.loss_and_grad_unchecked``: ``fastweights_np.loss_and_grad(...,
+backend="numba")`` calls it. Both compute the paper's model only (:func:`check_paper_model`).
+The math lives in the compiled
 kernels (``kernels.py``); this module checks shapes (the kernels do no bounds checks),
 prepares contiguous arrays and puts the results together. Products that BLAS does best stay
 in NumPy: the attention form's final A_T and its backward reuse the reference's vectorised
@@ -16,8 +18,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from fastweights_np.backends import BackendCache
-from fastweights_np.backends.numba.activation import scalars
+from fastweights_np.backends.numba.activation import scalar_array
+from fastweights_np.backends.numba.arguments import Options, Readout, Tape, Weights, memory_of, options
 from fastweights_np.backends.numba.arrays import (
     chunk_gradient_arrays,
     contiguous,
@@ -26,34 +28,55 @@ from fastweights_np.backends.numba.arrays import (
     summed_chunk_gradients,
 )
 from fastweights_np.backends.numba.inputs import InputCache, drive_backward, drive_forward
-from fastweights_np.backends.numba.kernels import backward_kernel, forward_kernel, loss_and_grad_kernel, n_chunks
+from fastweights_np.backends.numba.kernels import (
+    attention_backward_kernel,
+    attention_forward_kernel,
+    attention_loss_and_grad_kernel,
+    matrix_backward_kernel,
+    matrix_forward_kernel,
+    matrix_loss_and_grad_kernel,
+    n_chunks,
+)
 from fastweights_np.backends.numba.threads import kernel_threads
 from fastweights_np.backends.numba.workspace import FRESH, Fresh, Workspace, thread_workspace
-from fastweights_np.config import FastWeightsConfig
+from fastweights_np.cores.fast_weights.config import FastWeightsConfig
 from fastweights_np.cores.fast_weights.memory import attention_memory_backward, attention_memory_forward
+from fastweights_np.cores.fast_weights.params import param_shapes
 from fastweights_np.cores.fast_weights.sequence import CORE_PARAM_NAMES, FastWeightsState, check_state
-from fastweights_np.params import param_shapes
 from fastweights_np.validation import check_float_array, check_params
 
 BACKEND = "numba"
 
 
 class ForwardCache(NamedTuple):
-    """Everything the backward kernel needs (the data of the :class:`BackendCache`)."""
+    """Everything the backward kernel needs: the cache of :func:`sequence_forward`."""
 
     cfg: FastWeightsConfig
-    W: np.ndarray
-    g: np.ndarray
-    k: np.ndarray
-    power: np.ndarray
-    dpower: np.ndarray
+    weights: Weights
+    options: Options
     A0: np.ndarray | None
-    past: np.ndarray
-    vhat: np.ndarray
-    inv_sigma: np.ndarray
-    inner: np.ndarray
+    tape: Tape
     inputs: InputCache
     memory_cache: tuple | None
+
+
+def check_paper_model(cfg: object) -> None:
+    """Raise ValueError unless ``cfg`` is the paper's model (``fast_weight_timing="paper"``,
+    ``activation="relu"``), the one the kernels compute (docs/variants.md has the others)."""
+    timing, activation = getattr(cfg, "fast_weight_timing", "paper"), getattr(cfg, "activation", "relu")
+    if (timing, activation) != ("paper", "relu"):
+        raise ValueError(
+            f"backend {BACKEND!r} computes the paper's model only (fast_weight_timing='paper', activation='relu'), "
+            f"got fast_weight_timing={timing!r}, activation={activation!r}; use backend 'numpy' for the variants"
+        )
+
+
+def check_config(cfg: object) -> FastWeightsConfig:
+    """``cfg`` must be a :class:`FastWeightsConfig` of the paper's model (the reference's TypeError otherwise)."""
+    if not isinstance(cfg, FastWeightsConfig):
+        raise TypeError(f"cfg must be a FastWeightsConfig, got {type(cfg).__name__}")
+    check_paper_model(cfg)
+    return cfg
 
 
 def check_core_params(params: object, cfg: FastWeightsConfig) -> dict[str, np.ndarray]:
@@ -81,30 +104,30 @@ def require_shapes(params: object, x: object, cfg: FastWeightsConfig) -> None:
         check_float_array("x", x, (None, None, cfg.input_size), cfg.np_dtype)
 
 
-def step_scalars(
+def step_options(
     cfg: FastWeightsConfig, T: int, decay: float | None, fast_lr: float | None
-) -> tuple[float, float, np.ndarray, np.ndarray, np.ndarray]:
-    """(λ, η, k, power, dpower) of a call: cfg's λ and η unless overridden, the kernels' scalar
-    array ``k`` (``activation.scalars``) and λ^k, k λ^(k-1) for k = 0..T (``arrays.powers``)."""
+) -> tuple[float, float, Options]:
+    """(λ, η, options) of a call: cfg's λ and η unless overridden, and the kernels'
+    ``arguments.Options`` (the scalar array of ``activation.scalar_array``, λ^j and j λ^(j-1)
+    for j = 0..T from ``arrays.powers``, S and the layer-norm flags)."""
     dtype = cfg.np_dtype
     lam = cfg.decay if decay is None else decay
     eta = cfg.fast_lr if fast_lr is None else fast_lr
     power, dpower = powers(lam, T, dtype)
-    return lam, eta, scalars(lam, eta, cfg.ln_eps, cfg.hidden_size, dtype), power, dpower
+    scalars = scalar_array(lam, eta, cfg.ln_eps, cfg.hidden_size, dtype)
+    return lam, eta, options(scalars, power, dpower, cfg.inner_steps, cfg.layer_norm, cfg.ln_preliminary)
 
 
-def state_arrays(
-    memory: Workspace | Fresh, cfg: FastWeightsConfig, B: int, T: int, h0: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(past, vhat, inv_sigma, inner) from ``memory`` for the forward to fill, past[:, 0] = h_0
-    (zero when ``h0`` is None); shapes as in ``kernels.forward_kernel``."""
+def new_tape(store: Workspace | Fresh, cfg: FastWeightsConfig, B: int, T: int, h0: np.ndarray | None) -> Tape:
+    """The ``arguments.Tape`` from ``store`` for the forward to fill, past[:, 0] = h_0 (zero
+    when ``h0`` is None)."""
     dtype, H, S = cfg.np_dtype, cfg.hidden_size, cfg.inner_steps
-    past = memory.empty("past", (B, T + 1, H), dtype)
+    past = store.empty("past", (B, T + 1, H), dtype)
     past[:, 0] = 0 if h0 is None else h0
-    vhat = memory.empty("vhat", (B, T, S + 1, H), dtype)
-    inv_sigma = memory.empty("inv_sigma", (B, T, S + 1), dtype)
-    inner = memory.empty("inner", (B, T, S + 1, H), dtype)
-    return past, vhat, inv_sigma, inner
+    vhat = store.empty("vhat", (B, T, S + 1, H), dtype)
+    inv_sigma = store.empty("inv_sigma", (B, T, S + 1), dtype)
+    inner = store.empty("inner", (B, T, S + 1, H), dtype)
+    return Tape(past, vhat, inv_sigma, inner)
 
 
 def core_forward(
@@ -121,44 +144,24 @@ def core_forward(
     past and the cache's arrays come from ``memory`` (``workspace.py``), A_T is always new."""
     dtype = cfg.np_dtype
     B, T, _ = x.shape
-    H, S = cfg.hidden_size, cfg.inner_steps
-    matrix = cfg.form == "matrix"
+    H = cfg.hidden_size
     W, C, b, g, beta = (contiguous(params[name], dtype) for name in CORE_PARAM_NAMES)
+    weights = Weights(W, g, beta)
     drive, inputs = drive_forward(contiguous(x, dtype), C, b, memory)
-    lam, eta, k, power, dpower = step_scalars(cfg, T, decay, fast_lr)
+    lam, eta, opts = step_options(cfg, T, decay, fast_lr)
     A0 = None if state0 is None else contiguous(state0.A, dtype)
-    past, vhat, inv_sigma, inner = state_arrays(memory, cfg, B, T, None if state0 is None else state0.h)
-    keep_A_T = matrix and final_A
-    A_T = np.empty((B, H, H), dtype) if keep_A_T else placeholder(3, dtype)
+    tape = new_tape(memory, cfg, B, T, None if state0 is None else state0.h)
+    A_T = None
     with kernel_threads():
-        forward_kernel(
-            n_chunks(B),
-            matrix,
-            drive,
-            W,
-            g,
-            beta,
-            k,
-            power,
-            placeholder(3, dtype) if A0 is None else A0,
-            A0 is not None,
-            A_T,
-            keep_A_T,
-            S,
-            cfg.layer_norm,
-            cfg.ln_preliminary,
-            past,
-            vhat,
-            inv_sigma,
-            inner,
-        )
+        if cfg.form == "matrix":
+            A_T = np.empty((B, H, H), dtype) if final_A else None
+            matrix_forward_kernel(n_chunks(B), drive, weights, opts, memory_of(A0, dtype), memory_of(A_T, dtype), tape)
+        else:
+            attention_forward_kernel(n_chunks(B), drive, weights, opts, memory_of(A0, dtype), tape)
     memory_cache = None
-    if not final_A:
-        A_T = None
-    elif not matrix:
-        A_T, memory_cache = attention_memory_forward(past[:, :T], lam, eta, A0)
-    cache = ForwardCache(cfg, W, g, k, power, dpower, A0, past, vhat, inv_sigma, inner, inputs, memory_cache)
-    return past, A_T, cache
+    if final_A and cfg.form == "attention":
+        A_T, memory_cache = attention_memory_forward(tape.past[:, :T], lam, eta, A0)
+    return tape.past, A_T, ForwardCache(cfg, weights, opts, A0, tape, inputs, memory_cache)
 
 
 def core_backward(
@@ -171,9 +174,9 @@ def core_backward(
     """Run the backward kernel. ``dpast`` (B, T+1, H) holds the gradient on h_1..h_T in
     dpast[:, 1:] (it is overwritten); ``dA_T`` the gradient on the final A or None. The
     kernel's buffers come from ``memory``; what is returned is new (or dpast[:, 0])."""
-    cfg, W, g, k, power, dpower, A0, past, vhat, inv_sigma, inner, inputs, memory_cache = cache
+    cfg, weights, opts, A0, tape, inputs, memory_cache = cache
     dtype = cfg.np_dtype
-    B, T1, H = past.shape
+    B, T1, H = tape.past.shape
     T = T1 - 1
     matrix = cfg.form == "matrix"
     memory_scalars = (0.0, 0.0)  # (dλ, dη) through the final A of the attention form
@@ -192,35 +195,16 @@ def core_backward(
                 dA += dA0_memory
     n = n_chunks(B)
     ddrive = memory.empty("drive", (B, T, H), dtype)  # the forward's drive is dead: its buffer takes dd
-    dW, dg, dbeta, dscalars = chunk_gradient_arrays(memory, n, H, dtype)
+    chunk_grads = chunk_gradient_arrays(memory, n, H, dtype)
     with kernel_threads():
-        backward_kernel(
-            n,
-            matrix,
-            dpast,
-            placeholder(3, dtype) if dA is None else dA,
-            use_dA,
-            placeholder(3, dtype) if A0 is None else A0,
-            A0 is not None,
-            past,
-            vhat,
-            inv_sigma,
-            inner,
-            W,
-            g,
-            k,
-            power,
-            dpower,
-            cfg.inner_steps,
-            cfg.layer_norm,
-            cfg.ln_preliminary,
-            ddrive,
-            dW,
-            dg,
-            dbeta,
-            dscalars,
-        )
-    grads = summed_chunk_gradients(dW, dg, dbeta, dscalars)
+        if matrix:
+            matrix_backward_kernel(
+                n, dpast, memory_of(dA, dtype), memory_of(A0, dtype), tape, weights, opts, ddrive, chunk_grads
+            )
+        else:
+            dA0 = placeholder(3, dtype) if dA is None else dA
+            attention_backward_kernel(n, dpast, memory_of(A0, dtype), dA0, tape, weights, opts, ddrive, chunk_grads)
+    grads = summed_chunk_gradients(chunk_grads)
     grads["decay"] += memory_scalars[0]
     grads["fast_lr"] += memory_scalars[1]
     dx, grads["C"], grads["b"] = drive_backward(ddrive, inputs, need_dx)
@@ -236,25 +220,31 @@ def sequence_forward(
     *,
     decay: float | None = None,
     fast_lr: float | None = None,
-) -> tuple[tuple[np.ndarray, FastWeightsState], BackendCache]:
+) -> tuple[tuple[np.ndarray, FastWeightsState], ForwardCache]:
     """:func:`fastweights_np.sequence_forward` computed by the Numba kernels (same arguments,
-    same results); the inputs are checked first."""
+    same results; the cache is a :class:`ForwardCache`); the inputs are checked first."""
+    check_config(cfg)
     core_params = check_core_params(params, cfg)
     x = check_float_array("x", x, (None, None, cfg.input_size), cfg.np_dtype)
     B, T, _ = x.shape
     if state0 is not None:
         state0 = check_state("state0", state0, B, cfg.hidden_size, cfg.np_dtype)
     past, A_T, cache = core_forward(core_params, x, cfg, state0, decay, fast_lr, final_A=True)
-    return (past[:, 1:], FastWeightsState(past[:, T], A_T)), BackendCache(BACKEND, cache)
+    return (past[:, 1:], FastWeightsState(past[:, T], A_T)), cache
 
 
 def sequence_backward(
-    dout: tuple[np.ndarray, FastWeightsState | None], cache: BackendCache
+    dout: tuple[np.ndarray, FastWeightsState | None], cache: ForwardCache
 ) -> tuple[dict, np.ndarray, FastWeightsState | None]:
     """:func:`fastweights_np.sequence_backward` for a cache made by this backend's forward."""
+    if not isinstance(cache, ForwardCache):
+        raise TypeError(
+            f"cache must be the Numba backend's ForwardCache from its fw sequence_forward, got "
+            f"{type(cache).__name__} (a cache goes back to the core that made it)"
+        )
     dhs, dstate = dout
-    data: ForwardCache = cache.data
-    B, T1, H = data.past.shape
+    data = cache
+    B, T1, H = data.tape.past.shape
     dtype = data.cfg.np_dtype
     dhs = check_float_array("dhs", dhs, (B, T1 - 1, H), dtype)
     dpast = np.empty((B, T1, H), dtype)
@@ -267,7 +257,7 @@ def sequence_backward(
     return core_backward(dpast, dA_T, data, need_dx=True)
 
 
-def loss_and_grad(
+def model_loss_and_grad(
     params: dict[str, np.ndarray],
     x: np.ndarray,
     y: np.ndarray,
@@ -276,32 +266,33 @@ def loss_and_grad(
     decay: float | None = None,
     fast_lr: float | None = None,
 ) -> tuple[float, dict]:
-    """:func:`fastweights_np.model.loss_and_grad_unchecked` in one parallel kernel
-    (``kernels.loss_and_grad_kernel``): per chunk of the batch the core's forward, the readout
+    """:func:`fastweights_np.models.canonical.loss_and_grad_unchecked` in one parallel kernel
+    (``kernels.matrix_loss_and_grad_kernel`` or ``attention_loss_and_grad_kernel``): per chunk
+    of the batch the core's forward, the readout
     V h_T + c with softmax cross-entropy and its backward (``readout.py``), then the core's
     backward, skipping what the loss does not need (the final A, dx). The drive's forward and
-    backward (C x_t + b, dC, db) run before and after it."""
+    backward (C x_t + b, dC, db) run before and after it. The paper's model only
+    (:func:`check_paper_model`)."""
+    check_paper_model(cfg)
     require_shapes(params, x, cfg)
-    memory = thread_workspace()
+    store = thread_workspace()
     dtype = cfg.np_dtype
     B, T, _ = x.shape
     H, O = cfg.hidden_size, cfg.output_size
     W, C, b, g, beta = (contiguous(params[name], dtype) for name in CORE_PARAM_NAMES)
-    V, c = contiguous(params["V"], dtype), contiguous(params["c"], dtype)
-    _, _, k, power, dpower = step_scalars(cfg, T, decay, fast_lr)
-    past, vhat, inv_sigma, inner = state_arrays(memory, cfg, B, T, None)
+    weights = Weights(W, g, beta)
+    readout = Readout(contiguous(params["V"], dtype), contiguous(params["c"], dtype))
+    _, _, opts = step_options(cfg, T, decay, fast_lr)
+    tape = new_tape(store, cfg, B, T, None)
     n = n_chunks(B)
-    dW, dg, dbeta, dscalars = chunk_gradient_arrays(memory, n, H, dtype)
-    dV = memory.empty("dV", (n, O, H), dtype)
-    dc = memory.empty("dc", (n, O), dtype)
+    chunk_grads = chunk_gradient_arrays(store, n, H, dtype)
+    dreadout = Readout(store.empty("dV", (n, O, H), dtype), store.empty("dc", (n, O), dtype))
+    kernel = matrix_loss_and_grad_kernel if cfg.form == "matrix" else attention_loss_and_grad_kernel
     with kernel_threads():  # once for the whole call (the drive's backward calls BLAS too)
-        drive, inputs = drive_forward(contiguous(x, dtype), C, b, memory)
-        loss = loss_and_grad_kernel(
-            n, cfg.form == "matrix", drive, W, g, beta, k, power, dpower, cfg.inner_steps, cfg.layer_norm,
-            cfg.ln_preliminary, V, c, np.asarray(y, np.intp), past, vhat, inv_sigma, inner,
-            memory.empty("dpast", past.shape, dtype), dW, dg, dbeta, dscalars, dV, dc,
-        )
+        drive, inputs = drive_forward(contiguous(x, dtype), C, b, store)
+        dpast = store.empty("dpast", tape.past.shape, dtype)
+        loss = kernel(n, drive, weights, opts, readout, np.asarray(y, np.intp), tape, dpast, chunk_grads, dreadout)
         _, dC, db = drive_backward(drive, inputs, need_dx=False)  # drive now holds dz_t
-    grads = summed_chunk_gradients(dW, dg, dbeta, dscalars)
-    grads.update(C=dC, b=db, V=dV.sum(axis=0), c=dc.sum(axis=0))
+    grads = summed_chunk_gradients(chunk_grads)
+    grads.update(C=dC, b=db, V=dreadout.V.sum(axis=0), c=dreadout.c.sum(axis=0))
     return float(loss), {name: grads[name] for name in (*CORE_PARAM_NAMES, "V", "c", "decay", "fast_lr")}

@@ -2,17 +2,16 @@
 
 Inside: the fast-weights kernels call SciPy's BLAS (``np.dot`` in Numba) from each of Numba's
 threads; a BLAS that then starts threads of its own oversubscribes the cores and the calls wait
-on each other: at B = 128, T = 11, H = 100 a step took 16.6 ms (matrix form) and 16.1 ms
-(attention) on two Numba threads against 8.9 and 2.8 ms on one (``benchmarks/bench_step.py`` at
-e4ceb28, before :func:`kernel_threads`). Every kernel runs in :func:`kernel_threads`.
+on each other, and a step on two Numba threads took longer than on one (docs/performance.md,
+"Training step", the run before :func:`kernel_threads`). Every kernel runs in :func:`kernel_threads`.
 
 Around: :func:`one_blas_thread`, for training loops.
 
 Numba's OpenMP threads spin for a while after each parallel region; a multi-threaded BLAS call
 right after one (e.g. a model's embedding and readout products around the compiled core, in
 every training step) starts threads of its own on the same cores, and the two sets wait for
-each other: on our 2-core machine a training step took 1.4–4× as long
-(benchmarks/bench_blas_threads.py; docs/performance.md, "Contention"). The BLAS products
+each other and a training step takes several times as long (benchmarks/bench_blas_threads.py;
+docs/performance.md, "Contention"). The BLAS products
 around the core are small at the paper's sizes, so one BLAS thread loses nothing there.
 """
 
