@@ -6,7 +6,7 @@ Numba backend, side by side, in one run.
 Two models, B = 128, T = 11, float32 by default, H ∈ {20, 50, 100}, with and without layer norm:
 
 - "core": the core with the linear readout V h_T + c and softmax cross-entropy
-  (``core_model.loss_and_grad``), I = 37 one-hot symbols, O = 10 (the problem of
+  (``core_readout.loss_and_grad``), I = 37 one-hot symbols, O = 10 (the problem of
   benchmarks/bench_step.py);
 - "assoc": the associative-retrieval model the Table 1 runs train (``tasks/assoc/model.py``:
   a 100-d embedding, the core, 100 ReLU units, softmax over 10 digits).
@@ -39,7 +39,7 @@ from common import machine, median_time  # noqa: E402
 
 from fastweights_np.backends import get_core  # noqa: E402
 from fastweights_np.backends.numba.threads import one_blas_thread  # noqa: E402
-from fastweights_np.models import core_readout as core_model  # noqa: E402
+from fastweights_np.models import core_readout  # noqa: E402
 from fastweights_np.tasks.assoc.model import AssocModel, AssocModelConfig  # noqa: E402
 
 CORES = ("irnn", "lstm")
@@ -61,11 +61,11 @@ def step_function(model: str, name: str, backend: str, batch: int, steps: int, h
         return lambda: net.loss_and_grad(params, ids, y)[0]
     core = get_core(name, backend=backend)
     cfg = core.make_config(37, hidden, 10, **options)
-    params = core_model.init_model_params(core, cfg, 10, seed)
+    params = core_readout.init_model_params(core, cfg, 10, seed)
     params = {k: (v + 0.1 * rng.standard_normal(v.shape)).astype(dtype) for k, v in params.items()}
     x = np.eye(37, dtype=dtype)[rng.integers(0, 37, (batch, steps))]
     y = rng.integers(0, 10, batch)
-    return lambda: core_model.loss_and_grad(core, params, x, y, cfg)[0]
+    return lambda: core_readout.loss_and_grad(core, params, x, y, cfg)[0]
 
 
 def main(argv: list[str] | None = None) -> int:

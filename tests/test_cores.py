@@ -16,7 +16,7 @@ from fastweights_np.cli import main
 from fastweights_np.core_gradcheck import check_core
 from fastweights_np.cores.alstm.permutations import copy_index
 from fastweights_np.cores.registry import CORE_NAMES, CORES, get_core, param_count_table
-from fastweights_np.models import core_readout as core_model
+from fastweights_np.models import core_readout
 from fastweights_np.models.canonical import init_params, loss_and_grad
 
 TOL = 1e-6
@@ -36,7 +36,7 @@ def random_state(core, cfg, batch: int, rng: np.random.Generator):
 def make_point(core, cfg, batch: int, steps: int, output: int, seed: int, with_state: bool, scale: float = 0.3):
     """(params incl. readout, x, y, state0 or None): the initialisation plus Gaussian noise."""
     rng = np.random.default_rng(seed)
-    params = core_model.init_model_params(core, cfg, output, seed)
+    params = core_readout.init_model_params(core, cfg, output, seed)
     params = {k: (v + scale * rng.standard_normal(v.shape)).astype(cfg.np_dtype) for k, v in params.items()}
     x = rng.standard_normal((batch, steps, cfg.input_size)).astype(cfg.np_dtype)
     y = rng.integers(0, output, batch)
@@ -77,7 +77,7 @@ def problems(draw, name: str, min_steps: int = 1, min_batch: int = 1):
 
 
 def core_params(params: dict) -> dict:
-    return {k: v for k, v in params.items() if k not in core_model.READOUT_NAMES}
+    return {k: v for k, v in params.items() if k not in core_readout.READOUT_NAMES}
 
 
 def assert_states_close(a, b, **tol):
@@ -235,10 +235,10 @@ def test_float32_follows_float64(name):
     cfg64 = core.make_config(3, 4, 3, layer_norm=True)
     cfg32 = cfg64.replace(dtype="float32")
     params, x, y, state0 = make_point(core, cfg64, 2, 4, 3, seed=2, with_state=True)
-    loss64, grads64, dstate64 = core_model.loss_and_grad(core, params, x, y, cfg64, state0)
+    loss64, grads64, dstate64 = core_readout.loss_and_grad(core, params, x, y, cfg64, state0)
     cast = {k: v.astype(np.float32) for k, v in params.items()}
     state32 = core.state_class(*(part.astype(np.float32) for part in state0))
-    loss32, grads32, dstate32 = core_model.loss_and_grad(core, cast, x.astype(np.float32), y, cfg32, state32)
+    loss32, grads32, dstate32 = core_readout.loss_and_grad(core, cast, x.astype(np.float32), y, cfg32, state32)
     assert loss32 == pytest.approx(loss64, rel=1e-5)
     for name_, g in grads32.items():
         assert g.dtype == np.float32, name_
@@ -342,14 +342,14 @@ def test_alstm_permutations_come_from_the_config():
 
 
 def test_fw_core_model_is_the_canonical_model():
-    """With the fw core and no state0, core_model computes model.loss_and_grad's loss and grads."""
+    """With the fw core and no state0, core_readout computes the canonical loss_and_grad's loss and grads."""
     core = get_core("fw")
     cfg = core.make_config(3, 4, 2)
     params = {k: v + 0.1 for k, v in init_params(cfg, 0).items()}
     x = np.random.default_rng(0).standard_normal((2, 3, 3))
     y = np.array([0, 1])
     loss, grads = loss_and_grad(params, x, y, cfg)
-    loss_c, grads_c, dstate0 = core_model.loss_and_grad(core, params, x, y, cfg)
+    loss_c, grads_c, dstate0 = core_readout.loss_and_grad(core, params, x, y, cfg)
     assert loss_c == loss and dstate0 is None
     assert_grads_close(grads_c, {k: grads[k] for k in params}, rtol=0, atol=0)
 
@@ -458,7 +458,7 @@ def test_bad_inputs_are_named(name, case):
     change, error, message = BAD_INPUTS[case]
     params, x, y, state0 = change(params, x, y, state0)
     with pytest.raises(error, match=message):
-        core_model.loss_and_grad(core, params, x, y, cfg, state0)
+        core_readout.loss_and_grad(core, params, x, y, cfg, state0)
 
 
 @pytest.mark.parametrize("name", CORE_NAMES)

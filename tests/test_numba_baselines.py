@@ -26,7 +26,7 @@ from fastweights_np.backends.numba import kernels, lstm
 from fastweights_np.backends.numba.baselines import CORE_OF_CONFIG, IRNNCache, LSTMCache
 from fastweights_np.cli import main
 from fastweights_np.core_gradcheck import check_core
-from fastweights_np.models import core_readout as core_model
+from fastweights_np.models import core_readout
 from fastweights_np.tasks.assoc.model import AssocModel, AssocModelConfig
 
 CORES = ("irnn", "lstm")
@@ -56,8 +56,8 @@ def sequence_results(backend, cfg, params, x, state0, dhs, dstate) -> dict:
 
 
 def loss_results(backend, cfg, params, x, y, state0) -> dict:
-    """core_model.loss_and_grad's loss, gradients and dstate0 (the readout V h_T + c on top)."""
-    loss, grads, dstate0 = core_model.loss_and_grad(core_of(cfg, backend), params, x, y, cfg, state0)
+    """core_readout.loss_and_grad's loss, gradients and dstate0 (the readout V h_T + c on top)."""
+    loss, grads, dstate0 = core_readout.loss_and_grad(core_of(cfg, backend), params, x, y, cfg, state0)
     out = dict(grads, loss=loss)
     if dstate0 is not None:
         out.update({f"d{f}_0": v for f, v in zip(dstate0._fields, dstate0, strict=True)})
@@ -74,7 +74,7 @@ def make_case(name: str, seed: int, B: int, T: int, H: int, I: int, O: int = 3, 
     core = get_core(name)
     cfg = core.make_config(I, H, O, **options)
     rng = np.random.default_rng(seed)
-    params = core_model.init_model_params(core, cfg, O, seed)
+    params = core_readout.init_model_params(core, cfg, O, seed)
     params = {k: (v + 0.3 * rng.standard_normal(v.shape)).astype(cfg.np_dtype) for k, v in params.items()}
     x = rng.standard_normal((B, T, I)).astype(cfg.np_dtype)
     y = rng.integers(0, O, B)
@@ -82,7 +82,7 @@ def make_case(name: str, seed: int, B: int, T: int, H: int, I: int, O: int = 3, 
 
 
 def without_readout(params: dict) -> dict:
-    return {k: v for k, v in params.items() if k not in core_model.READOUT_NAMES}
+    return {k: v for k, v in params.items() if k not in core_readout.READOUT_NAMES}
 
 
 def check_sequence(name, seed, B, T, H, I, with_state, with_dstate, **options):
@@ -180,9 +180,9 @@ def test_bad_inputs_raise_the_reference_errors(name, case):
     change, error, message = BAD_INPUTS[case]
     params, x, y, state0 = change(params, x, y, random_state(core_of(cfg), cfg, 2, rng))
     with pytest.raises(error, match=message) as ref:
-        core_model.loss_and_grad(core_of(cfg), params, x, y, cfg, state0)
+        core_readout.loss_and_grad(core_of(cfg), params, x, y, cfg, state0)
     with pytest.raises(error) as nb:
-        core_model.loss_and_grad(core_of(cfg, "numba"), params, x, y, cfg, state0)
+        core_readout.loss_and_grad(core_of(cfg, "numba"), params, x, y, cfg, state0)
     assert str(nb.value) == str(ref.value)
 
 

@@ -1,6 +1,6 @@
 """``fastweights-np gradcheck --model irnn|lstm|alstm``: check a baseline core's gradients.
 
-The core runs under the canonical readout (``core_model.py``) from a random initial state, with
+The core runs under the canonical readout (``core_readout.py``) from a random initial state, with
 and without layer norm; every parameter, V, c and each part of the initial state gets a row.
 """
 
@@ -13,7 +13,7 @@ import numpy as np
 from fastweights_np.cli.args import positive_int
 from fastweights_np.core_gradcheck import check_core
 from fastweights_np.cores.registry import CORE_NAMES, get_core
-from fastweights_np.models import core_readout as core_model
+from fastweights_np.models import core_readout
 
 
 def add_core_arguments(p: argparse.ArgumentParser) -> None:
@@ -42,7 +42,7 @@ def run_core_gradcheck(args: argparse.Namespace) -> int:
         if core.name == "alstm":
             options.update(n_copies=args.copies, n_heads=args.heads)
         cfg = core.make_config(args.input, args.hidden, args.output, **options)
-        params = core_model.init_model_params(core, cfg, args.output, args.seed)
+        params = core_readout.init_model_params(core, cfg, args.output, args.seed)
         params = {k: v + 0.1 * rng.standard_normal(v.shape) for k, v in params.items()}
         zero = core.zero_state(cfg, args.batch, cfg.np_dtype)
         state0 = core.state_class(*(0.5 * rng.standard_normal(part.shape) for part in zero))
