@@ -21,7 +21,8 @@ def add_parser(subparsers) -> None:
         help="evaluate a training run's best parameters and show a few predictions",
         description="Rebuilds the run's model and data from RUN/run.json, loads the parameters with the best "
         "validation error from RUN/checkpoint.npz, prints the error on --split and shows --show examples "
-        "with the prediction.",
+        "with the prediction, and what the task shows beyond that (MNIST: the confusion matrix, and "
+        "RUN/misclassified_SPLIT.png with a few misclassified digits and their glimpses).",
     )
     p.add_argument("run_dir", type=Path, help="a run directory written by 'fastweights-np train'")
     p.add_argument("--split", choices=("train", "val", "test"), default="test", help="default test")
@@ -51,4 +52,7 @@ def run(args: argparse.Namespace) -> int:
           f"examples (parameters of step {state.best_step} of {state.step})")
     for line in task.show(built.model, state.best_params, split, args.show) if args.show else []:
         print(line)
+    if task.examine is not None:
+        for line in task.examine(built.model, state.best_params, split, args.run_dir, args.split):
+            print(line)
     return 0

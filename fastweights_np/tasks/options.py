@@ -100,8 +100,8 @@ def default_options(options: tuple[Option, ...]) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------ the model's group
-# How the cores are named in figures and tables (the paper's names).
-DISPLAY_NAMES = {"irnn": "IRNN", "lstm": "LSTM", "alstm": "A-LSTM", "fw": "Fast weights"}
+# How the models are named in figures and tables (the paper's names).
+DISPLAY_NAMES = {"irnn": "IRNN", "lstm": "LSTM", "alstm": "A-LSTM", "fw": "Fast weights", "convnet": "ConvNet"}
 # Backends a task model can train with (the CuPy path covers the canonical model only).
 TRAIN_BACKENDS = ("numpy", "numba")
 FW_ONLY = ("decay", "fast_lr", "inner_steps", "form")
@@ -113,17 +113,18 @@ NUMBA_DEFAULT_CORES = ("fw",)
 
 
 def model_options(*, core: str = "fw", hidden: int = 50, dtype: str = "float32",
-                  fw_defaults: dict[str, float] | None = None) -> tuple[Option, ...]:
-    """The options of one recurrent core under a readout: core, R, dtype, the fw core's options
-    (their defaults, given by the task's model when absent, are named by ``fw_defaults`` in the
-    help: decay, fast_lr, inner_steps), no_layer_norm and backend."""
+                  fw_defaults: dict[str, float] | None = None,
+                  cores: tuple[str, ...] = CORE_NAMES) -> tuple[Option, ...]:
+    """The options of one recurrent core under a readout: core (one of ``cores``), R, dtype, the
+    fw core's options (their defaults, given by the task's model when absent, are named by
+    ``fw_defaults`` in the help: decay, fast_lr, inner_steps), no_layer_norm and backend."""
     fw = dict(fw_defaults or {})
 
     def fw_default(name: str, extra: str = "") -> str | None:
         return None if name not in fw else f"{fw[name]:g}{extra}"
 
     return (
-        Option("core", core, "recurrent core", choices=CORE_NAMES),
+        Option("core", core, "recurrent core", choices=cores),
         Option("hidden", hidden, "R, recurrent units", positive_int),
         Option("dtype", dtype, "floating-point type of parameters and activations", choices=("float32", "float64")),
         Option("decay", None, "fw: λ", unit_interval, default_text=fw_default("decay", ", the paper's for this task")),

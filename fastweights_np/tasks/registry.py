@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from fastweights_np.tasks.assoc.task import TASK as ASSOC
 from fastweights_np.tasks.experiment import Experiment
+from fastweights_np.tasks.mnist.task import TASK as MNIST
 from fastweights_np.tasks.task import Task
 
-TASKS: dict[str, Task] = {task.name: task for task in (ASSOC,)}
+TASKS: dict[str, Task] = {task.name: task for task in (ASSOC, MNIST)}
 TASK_NAMES: tuple[str, ...] = tuple(TASKS)
 
 

@@ -50,6 +50,9 @@ class Task:
         takes (a :class:`SupervisedRun` for "supervised"); ValueError on inconsistent options
     metric : ``metric(model, params, split, batch_size) -> {"loss", "error"}``, the evaluation
     show : ``show(model, params, split, n) -> lines``, ``eval``'s examples with the prediction
+    examine : ``examine(model, params, split, out_dir, split_name) -> lines``, what ``eval`` prints
+        and writes (into the run directory) beyond the error, e.g. a confusion matrix and a
+        figure; None for nothing more
     experiments : name -> :class:`Experiment`, what ``fastweights-np reproduce NAME`` runs
     upgrade_run_info : run.json written by an earlier version -> today's form (a resume
         compares run.json with what it would write; the command line rewrites an upgraded one)
@@ -66,5 +69,6 @@ class Task:
     show: Callable[[Any, dict, Any, int], list[str]]
     trainer_defaults: dict = field(default_factory=dict)
     resolve: Callable[[dict], dict] = dict
+    examine: Callable[..., list[str]] | None = None
     experiments: dict[str, Experiment] = field(default_factory=dict)
     upgrade_run_info: Callable[[dict], dict] = dict

@@ -5,10 +5,10 @@
     a      = ReLU(U h_T + u)                 100 ReLU units
     logits = V a + c                         softmax over the 10 digits
 
-Parameters are one flat dict: "embed.E" (vocab, D), "core.<name>" for the core's parameters,
-"fc.W" (F, R), "fc.b" (F,), "out.W" (O, F), "out.b" (O,): the last two pairs are the MLP head
-(``fastweights_np.heads.mlp``) on h_T. Backward: docs/math.md §2 for the ops, the core's own docs
-for the core.
+Parameters are one flat dict: "embed.E" (vocab, D), then those of the recurrent classifier
+(``fastweights_np.models.classifier``): "core.<name>" for the core's, "fc.W" (F, R), "fc.b" (F,),
+"out.W" (O, F), "out.b" (O,) for the MLP head on h_T. Backward: docs/math.md §2 for the ops, the
+core's own docs for the core.
 """
 
 from __future__ import annotations
@@ -19,17 +19,11 @@ from typing import Any
 import numpy as np
 
 from fastweights_np.backends import get_core
-from fastweights_np.heads import mlp_head_backward, mlp_head_forward
-from fastweights_np.ops import (
-    embedding_backward,
-    embedding_forward,
-    softmax_xent_backward,
-    softmax_xent_forward,
-)
+from fastweights_np.models.classifier import Classifier, CoreEncoder, RecurrentClassifier
+from fastweights_np.ops import embedding_backward, embedding_forward
 from fastweights_np.tasks.assoc.data import NUM_CLASSES, VOCAB_SIZE
 
 Params = dict[str, np.ndarray]
-CORE_PREFIX = "core."
 
 # The paper's fast-weights settings for this task (Sec. 4.1): λ = 0.9, η = 0.5, S = 1.
 FW_TASK_DEFAULTS = {"decay": 0.9, "fast_lr": 0.5, "inner_steps": 1}
@@ -57,51 +51,38 @@ class AssocModelConfig:
         return asdict(self)
 
 
-class AssocModel:
-    """The model of :class:`AssocModelConfig`, with forward and backward (a trainer's Trainable)."""
+class AssocModel(Classifier):
+    """The model of :class:`AssocModelConfig`, with forward and backward (a trainer's Trainable):
+    the embedding in front of a :class:`~fastweights_np.models.classifier.RecurrentClassifier`."""
 
     def __init__(self, cfg: AssocModelConfig, backend: str = "numpy"):
         self.cfg = cfg
-        self.core = get_core(cfg.core, backend=backend)
+        core = get_core(cfg.core, backend=backend)
         options = dict(FW_TASK_DEFAULTS if cfg.core == "fw" else {}, dtype=cfg.dtype)
         options.update(cfg.core_options)
-        self.core_cfg = self.core.make_config(cfg.embed_size, cfg.hidden_size, cfg.num_classes, **options)
+        core_cfg = core.make_config(cfg.embed_size, cfg.hidden_size, cfg.num_classes, **options)
         for name in ("embed_size", "fc_size", "vocab_size", "num_classes"):
             value = getattr(cfg, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.net = RecurrentClassifier(CoreEncoder(core, core_cfg), cfg.fc_size, cfg.num_classes, cfg.dtype)
 
     # ------------------------------------------------------------------------------ params
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
-        c = self.cfg
-        shapes = {"embed.E": (c.vocab_size, c.embed_size)}
-        shapes.update({CORE_PREFIX + k: v for k, v in self.core.param_shapes(self.core_cfg).items()})
-        shapes.update({"fc.W": (c.fc_size, c.hidden_size), "fc.b": (c.fc_size,),
-                       "out.W": (c.num_classes, c.fc_size), "out.b": (c.num_classes,)})
-        return shapes
+        return {"embed.E": (self.cfg.vocab_size, self.cfg.embed_size), **self.net.param_shapes()}
 
     def init_params(self, seed: int) -> Params:
         """E uniform in ±1 (a lookup has fan-in 1), the core as its registry says, U and V uniform
         in ±1/sqrt(fan-in), biases 0."""
         c = self.cfg
         rng = np.random.default_rng([seed, 1])
-        dt = np.dtype(c.dtype)
-        params = {"embed.E": rng.uniform(-1, 1, (c.vocab_size, c.embed_size)).astype(dt)}
-        core_params = self.core.init_core_params(self.core_cfg, seed)
-        params.update({CORE_PREFIX + k: v for k, v in core_params.items()})
-        params["fc.W"] = (rng.uniform(-1, 1, (c.fc_size, c.hidden_size)) / np.sqrt(c.hidden_size)).astype(dt)
-        params["fc.b"] = np.zeros(c.fc_size, dt)
-        params["out.W"] = (rng.uniform(-1, 1, (c.num_classes, c.fc_size)) / np.sqrt(c.fc_size)).astype(dt)
-        params["out.b"] = np.zeros(c.num_classes, dt)
+        params = {"embed.E": rng.uniform(-1, 1, (c.vocab_size, c.embed_size)).astype(c.dtype)}
+        params.update(self.net.init_params(seed, rng))
         return params
 
     def param_count(self) -> int:
         """Trained parameters: embedding, the core's (as the registry counts them), the two layers."""
-        own = [shape for name, shape in self.param_shapes().items() if not name.startswith(CORE_PREFIX)]
-        return self.core.param_count(self.core_cfg) + sum(int(np.prod(shape)) for shape in own)
-
-    def _core_params(self, params: Params) -> Params:
-        return {k[len(CORE_PREFIX) :]: v for k, v in params.items() if k.startswith(CORE_PREFIX)}
+        return self.cfg.vocab_size * self.cfg.embed_size + self.net.param_count()
 
     def check_ids(self, x: object) -> np.ndarray:
         """x must be integer symbol ids of shape (B, T) in [0, vocab_size)."""
@@ -118,26 +99,11 @@ class AssocModel:
     def forward(self, params: Params, x: np.ndarray) -> tuple[np.ndarray, tuple]:
         """logits (B, O) for symbol ids x (B, T), and the cache for :meth:`backward`."""
         e, embed_cache = embedding_forward(x, params["embed.E"])
-        (hs, _), core_cache = self.core.sequence_forward(self._core_params(params), e, self.core_cfg)
-        logits, head_cache = mlp_head_forward(hs, params["fc.W"], params["fc.b"], params["out.W"],
-                                              params["out.b"], at="last")
-        return logits, (embed_cache, core_cache, head_cache)
+        logits, net_cache = self.net.forward(params, e)
+        return logits, (embed_cache, net_cache)
 
     def backward(self, dlogits: np.ndarray, cache: tuple) -> dict[str, np.ndarray]:
         """Gradients of every parameter for an upstream gradient on the logits."""
-        embed_cache, core_cache, head_cache = cache
-        dhs, d_fcW, d_fcb, d_outW, d_outb = mlp_head_backward(dlogits, head_cache)
-        core_grads, de, _ = self.core.sequence_backward((dhs, None), core_cache)
-        grads = {"embed.E": embedding_backward(de, embed_cache)}
-        grads.update({CORE_PREFIX + k: core_grads[k] for k in self.core.param_shapes(self.core_cfg)})
-        grads.update({"fc.W": d_fcW, "fc.b": d_fcb, "out.W": d_outW, "out.b": d_outb})
-        return grads
-
-    def logits(self, params: Params, x: np.ndarray) -> np.ndarray:
-        return self.forward(params, x)[0]
-
-    def loss_and_grad(self, params: Params, x: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
-        """Batch-mean cross-entropy of the digit and the gradient of every parameter."""
-        logits, cache = self.forward(params, x)
-        loss, xent_cache = softmax_xent_forward(logits, y)
-        return loss, self.backward(softmax_xent_backward(1.0, xent_cache), cache)
+        embed_cache, net_cache = cache
+        grads, de = self.net.backward_input(dlogits, net_cache)
+        return {"embed.E": embedding_backward(de, embed_cache), **grads}

@@ -1,0 +1,135 @@
+"""A table of the paper as a grid of (model, size, seed) training runs, and its Markdown report.
+
+Table 1 (associative retrieval) and Table 2 (MNIST glimpses) are both "test error (%) of each
+model at each hidden size": :class:`PaperTable` holds what differs (the paper's numbers, the
+row order, what a size is called, what the examples are) and builds the grid, the table beside
+the paper's and one row per run, for :class:`fastweights_np.tasks.experiment.Experiment`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fastweights_np.tasks.experiment import GridRun, first_below
+from fastweights_np.tasks.options import DISPLAY_NAMES
+
+
+def run_name(model: str, hidden: int, seed: int, letter: str = "R") -> str:
+    """The directory of one run, e.g. "fw-R20-s0"."""
+    return f"{model}-{letter}{hidden}-s{seed}"
+
+
+@dataclass(frozen=True)
+class PaperTable:
+    """What one table of the paper is made of.
+
+    paper : {model: {size: test error (%)}} as the paper prints it
+    order : the rows, top to bottom (the paper's order)
+    cost_rank : model -> rank, the costliest (started first) lowest; unknown models last
+    letter : what a size is called in names and headers ("R", "H")
+    examples : what the test set holds, e.g. "sequences (K = 4)"
+    threshold : the validation error whose first crossing the per-run rows report
+    display : model -> name in the table (the paper's names)
+    """
+
+    paper: dict[str, dict[int, float]]
+    order: tuple[str, ...]
+    cost_rank: dict[str, int]
+    letter: str
+    examples: str
+    threshold: float = 0.01
+    display: dict[str, str] = field(default_factory=lambda: dict(DISPLAY_NAMES))
+
+    def name(self, model: str, hidden: int, seed: int) -> str:
+        return run_name(model, hidden, seed, self.letter)
+
+    def grid(self, options: dict) -> list[GridRun]:
+        """The (model, size, seed) runs of options "cores", "sizes", "seeds", the costliest first."""
+        cells = [(c, r, s) for c in options["cores"] for r in options["sizes"] for s in options["seeds"]]
+        cells.sort(key=lambda g: (self.cost_rank.get(g[0], len(self.cost_rank)), -g[1]))
+        return [GridRun(self.name(c, r, s), ("--core", c, "--hidden", str(r), "--seed", str(s))) for c, r, s in cells]
+
+    def collect(self, out: Path, cores: list[str], sizes: list[int], seeds: list[int]) -> dict:
+        """{(model, size): [test error of each finished seed]} from the runs' final.json."""
+        results: dict = {}
+        for core in cores:
+            for hidden in sizes:
+                errors = []
+                for seed in seeds:
+                    final = out / self.name(core, hidden, seed) / "final.json"
+                    if final.exists():
+                        errors.append(json.loads(final.read_text())["test_error"])
+                results[(core, hidden)] = errors
+        return results
+
+    def table_markdown(
+        self, results: dict, cores: list[str], sizes: list[int], steps: int, seeds: list[int], test_size: int,
+        extra: list[str] | tuple = (),
+    ) -> str:
+        """Our test error (mean over seeds, and the range when there are several) beside the
+        paper's; ``extra`` are the further ``train`` options every run had (named in the note)."""
+        L = self.letter
+        header = "| model | " + " | ".join(f"{L}={r} ours | {L}={r} paper" for r in sizes) + " |"
+        lines = [header, "|---|" + "---|---|" * len(sizes)]
+        for core in self.order:
+            if core not in cores:
+                continue
+            cells = []
+            for r in sizes:
+                errors = results.get((core, r), [])
+                if not errors:
+                    ours = "not run"
+                elif len(errors) == 1:
+                    ours = f"{100 * errors[0]:.2f}"
+                else:
+                    ours = f"{100 * np.mean(errors):.2f} ({100 * min(errors):.2f}–{100 * max(errors):.2f})"
+                paper = self.paper.get(core, {}).get(r)
+                cells += [ours, "–" if paper is None else f"{paper:g}"]
+            lines.append(f"| {self.display.get(core, core)} | " + " | ".join(cells) + " |")
+        note = (f"\nTest error (%) on {test_size:,} {self.examples}; {steps:,} Adam updates of batch 128 per run, "
+                f"the parameters with the best validation error; seeds {', '.join(map(str, seeds))}"
+                + (f"; every run with `{' '.join(extra)}`" if extra else "") + ".\n")
+        return "\n".join(lines) + "\n" + note
+
+    def runs_markdown(self, out: Path, cores: list[str], sizes: list[int], seeds: list[int]) -> str:
+        """One row per finished run: test error, best step, when validation error first reached
+        the threshold, and the run's wall time (from its final.json and metrics.jsonl)."""
+        lines = [f"| run | test error | best step | first update with val. error ≤ {self.threshold:.0%} "
+                 "| its wall time | run wall time | backend |", "|---|---|---|---|---|---|---|"]
+        for core in self.order:
+            for hidden in sizes if core in cores else []:
+                for seed in seeds:
+                    run_dir = out / self.name(core, hidden, seed)
+                    if not (run_dir / "final.json").exists():
+                        continue
+                    final = json.loads((run_dir / "final.json").read_text())
+                    hit = first_below(run_dir / "metrics.jsonl", "val_error", self.threshold)
+                    info = json.loads((run_dir / "run.json").read_text())
+                    backend = (info["options"].get("backend")
+                               or info["model"].get("core_options", {}).get("backend", "numpy"))
+                    lines.append(
+                        f"| {self.name(core, hidden, seed)} | {100 * final['test_error']:.2f} % | "
+                        f"{final['best_step']:,} | "
+                        + (f"{hit['step']:,} | {hit['elapsed_s'] / 60:.1f} min" if hit else "never | –")
+                        + f" | {final['elapsed_s'] / 60:.1f} min | {backend} |"
+                    )
+        return "\n".join(lines) + "\n"
+
+    def report(self, out: Path, options: dict) -> str:
+        """The table beside the paper's, then one row per finished run."""
+        cores, sizes, seeds = options["cores"], options["sizes"], options["seeds"]
+        first = out / self.name(cores[0], sizes[0], seeds[0]) / "run.json"
+        test_size = json.loads(first.read_text())["data"]["sizes"]["test"] if first.exists() else 0
+        text = self.table_markdown(self.collect(out, cores, sizes, seeds), cores, sizes, options["steps"], seeds,
+                                   test_size, options["extra"])
+        jobs = options["jobs"]
+        text += "\nEach run (one thread each" + (f", {jobs} at a time" if jobs > 1 else "") + "):\n\n"
+        return text + self.runs_markdown(out, cores, sizes, seeds)
+
+    def figure_runs(self, options: dict) -> list[str]:
+        """The first seed's run of every (model, size)."""
+        return [self.name(c, r, options["seeds"][0]) for c in options["cores"] for r in options["sizes"]]
