@@ -62,8 +62,10 @@ def _model_options() -> tuple[Option, ...]:
 
 
 MODEL_OPTIONS = _model_options()
-# Adam at 1e-3 on batches of 128 (the paper's); the budget is ours (docs/mnist.md).
-TRAINER_DEFAULTS = {"steps": 20_000, "batch_size": 128, "lr": 1e-3, "eval_every": 1000}
+# Adam at 1e-3 on batches of 128 (the paper's); the budget and the cosine decay are ours: the
+# models overfit (training loss near 0 by 10,000 updates) and the decay takes the validation error
+# lower than a constant rate does (docs/mnist.md).
+TRAINER_DEFAULTS = {"steps": 20_000, "batch_size": 128, "lr": 1e-3, "lr_schedule": "cosine", "eval_every": 1000}
 
 
 def resolve(options: dict) -> dict:
