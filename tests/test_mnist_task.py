@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from helpers_train import InterruptAt
 
 from fastweights_np.cli import main
 from fastweights_np.tasks.mnist import data as mnist_data
@@ -27,22 +28,6 @@ def _run(**options):
     return TASK.build(TASK.resolve(o))
 
 
-class _InterruptAt:
-    """A model that raises KeyboardInterrupt (as Ctrl-C would) in the given training step."""
-
-    def __init__(self, model, step):
-        self.model, self.step, self.calls = model, step, 0
-
-    def __getattr__(self, name):
-        return getattr(self.model, name)
-
-    def loss_and_grad(self, params, x, y):
-        self.calls += 1
-        if self.calls == self.step:
-            raise KeyboardInterrupt
-        return self.model.loss_and_grad(params, x, y)
-
-
 @pytest.mark.parametrize("core", ["fw", "convnet"])
 def test_a_short_run_on_synthetic_digits_learns(tmp_path, core):
     run = _run(core=core, hidden=16, batch_size=32)
@@ -58,7 +43,7 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
     cfg = TrainConfig(steps=24, batch_size=16, eval_every=6, checkpoint_every=8, seed=2)
     run = _run(core="fw", hidden=6, batch_size=16)
     straight = train(run.model, run.batches, TASK.metric, run.splits, cfg, tmp_path / "a", progress=False)
-    stopped = train(_InterruptAt(run.model, 13), run.batches, TASK.metric, run.splits, cfg, tmp_path / "b",
+    stopped = train(InterruptAt(run.model, 13), run.batches, TASK.metric, run.splits, cfg, tmp_path / "b",
                     progress=False)
     assert stopped.status == "interrupted"
     resumed = train(run.model, run.batches, TASK.metric, run.splits, cfg, tmp_path / "b", resume=True,

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from helpers_train import InterruptAt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import examples
@@ -66,22 +67,6 @@ def test_a_short_run_learns(tmp_path):
     assert json.loads((tmp_path / "run" / "final.json").read_text())["test_error"] == result.test_error
 
 
-class _InterruptAt:
-    """A model that raises KeyboardInterrupt (as Ctrl-C would) in the given training step."""
-
-    def __init__(self, model, step):
-        self.model, self.step, self.calls = model, step, 0
-
-    def __getattr__(self, name):
-        return getattr(self.model, name)
-
-    def loss_and_grad(self, params, x, y):
-        self.calls += 1
-        if self.calls == self.step:
-            raise KeyboardInterrupt
-        return self.model.loss_and_grad(params, x, y)
-
-
 @pytest.mark.parametrize("lr_schedule", ["constant", "cosine"])
 @pytest.mark.parametrize("interrupt_at", [7, 20])  # before and after the first checkpoint (10)
 def test_resume_equals_an_uninterrupted_run(tmp_path, interrupt_at, lr_schedule):
@@ -89,7 +74,7 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, interrupt_at, lr_schedule)
     cfg = TrainConfig(steps=30, eval_every=5, checkpoint_every=10, seed=3, lr_schedule=lr_schedule)
     straight = _train(_small_model(), data, cfg, tmp_path / "straight", progress=False)
 
-    stopped = _train(_InterruptAt(_small_model(), interrupt_at), data, cfg, tmp_path / "resumed", progress=False)
+    stopped = _train(InterruptAt(_small_model(), interrupt_at), data, cfg, tmp_path / "resumed", progress=False)
     assert stopped.status == "interrupted" and stopped.step == interrupt_at - 1
     assert load_checkpoint(tmp_path / "resumed" / "checkpoint.npz").step == interrupt_at - 1
     resumed = _train(_small_model(), data, cfg, tmp_path / "resumed", resume=True, progress=False)
@@ -117,7 +102,7 @@ def test_the_cosine_schedule_is_what_the_updates_use(tmp_path):
     data = make_assoc_splits(seed=1, sizes=SMALL)
     cfg = TrainConfig(steps=4, eval_every=2, checkpoint_every=3, seed=0, lr=1e-2, lr_schedule="cosine")
     model = _small_model()
-    _train(_InterruptAt(model, 4), data, cfg, tmp_path / "run", progress=False)  # stops after 3 updates
+    _train(InterruptAt(model, 4), data, cfg, tmp_path / "run", progress=False)  # stops after 3 updates
     before = load_checkpoint(tmp_path / "run" / "checkpoint.npz")
     done = _train(model, data, cfg, tmp_path / "run", resume=True, progress=False)
     after = load_checkpoint(tmp_path / "run" / "checkpoint.npz")
@@ -304,7 +289,7 @@ def test_the_supervised_trainer_reads_batches_of_seed_and_step(tmp_path):
 
     cfg = TrainConfig(steps=6, eval_every=3, checkpoint_every=2, seed=5, lr=0.1)
     model = LinearModel(3)
-    stopped = train(_InterruptAt(model, 4), batches, metric, splits, cfg, tmp_path / "run", progress=False)
+    stopped = train(InterruptAt(model, 4), batches, metric, splits, cfg, tmp_path / "run", progress=False)
     assert stopped.status == "interrupted" and calls == [(5, 0), (5, 1), (5, 2), (5, 3)]
     resumed = train(model, batches, metric, splits, cfg, tmp_path / "run", resume=True, progress=False)
     assert calls[4:] == [(5, 3), (5, 4), (5, 5)]  # from the checkpoint Ctrl-C saved after 3 updates

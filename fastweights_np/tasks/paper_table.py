@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fastweights_np.tasks.experiment import GridRun, first_below
-from fastweights_np.tasks.options import DISPLAY_NAMES
+from fastweights_np.tasks.experiment import Experiment, GridRun, first_below
+from fastweights_np.tasks.options import DISPLAY_NAMES, Option, positive_int
 
 
 def run_name(model: str, hidden: int, seed: int, letter: str = "R") -> str:
@@ -133,3 +133,25 @@ class PaperTable:
     def figure_runs(self, options: dict) -> list[str]:
         """The first seed's run of every (model, size)."""
         return [self.name(c, r, options["seeds"][0]) for c in options["cores"] for r in options["sizes"]]
+
+    def experiment(
+        self, name: str, task: str, help: str, models: tuple[str, ...], sizes: list[int], curve: str, **fields
+    ) -> Experiment:
+        """The :class:`Experiment` of this table: ``reproduce NAME`` over ``models`` × ``sizes``
+        (the defaults of --cores and --sizes), each run a ``fastweights-np train TASK``, the
+        figure of ``curve`` (its words in the description); ``fields`` are the Experiment's defaults,
+        quick and figure."""
+        L = self.letter
+        description = (
+            f"Every (model, {L}, seed) is one 'fastweights-np train {task}' run in its own directory under --out; a "
+            "finished run is reused, an interrupted one resumed, so the command can be stopped and started again. "
+            f"Several runs go at once (--jobs), each on one thread. At the end it writes {name}.md (our test error "
+            f"beside the paper's) and {name}_curves.png ({curve} against updates)."
+        )
+        order = [m for m in self.order if m in models]
+        options = (
+            Option("cores", order, "the models", choices=models, many=True, default_text=" ".join(order)),
+            Option("sizes", sizes, f"{L} values", positive_int, many=True, default_text=" ".join(map(str, sizes))),
+        )
+        return Experiment(name=name, help=help, description=description, options=options, runs=self.grid,
+                          report=self.report, figure_runs=self.figure_runs, **fields)

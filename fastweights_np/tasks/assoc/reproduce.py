@@ -8,8 +8,6 @@ run) and table1_curves.png (test NLL against updates).
 from __future__ import annotations
 
 from fastweights_np.cores.registry import CORE_NAMES
-from fastweights_np.tasks.experiment import Experiment
-from fastweights_np.tasks.options import Option, positive_int
 from fastweights_np.tasks.paper_table import PaperTable
 
 # docs/model.md, Table 1: test error (%) of the paper.
@@ -24,23 +22,9 @@ TABLE = PaperTable(paper=PAPER_TABLE1, order=("irnn", "lstm", "alstm", "fw"),
                    cost_rank={"alstm": 0, "lstm": 1, "fw": 2, "irnn": 3}, letter="R", examples="sequences (K = 4)")
 
 
-TABLE1 = Experiment(
-    name="table1",
-    help="the paper's Table 1: every core at R = 20, 50, 100 on associative retrieval",
-    description=(
-        "Every (core, R, seed) is one 'fastweights-np train assoc' run in its own directory under --out; a "
-        "finished run is reused, an interrupted one resumed, so the command can be stopped and started again. "
-        "Several runs go at once (--jobs), each on one thread. At the end it writes table1.md (our test error "
-        "beside the paper's) and table1_curves.png (test NLL against updates)."
-    ),
-    options=(
-        Option("cores", ["irnn", "lstm", "alstm", "fw"], "the cores", choices=CORE_NAMES, many=True,
-               default_text="irnn lstm alstm fw"),
-        Option("sizes", [20, 50, 100], "R values", positive_int, many=True, default_text="20 50 100"),
-    ),
-    runs=TABLE.grid,
-    report=TABLE.report,
-    figure_runs=TABLE.figure_runs,
+TABLE1 = TABLE.experiment(
+    "table1", "assoc", "the paper's Table 1: every core at R = 20, 50, 100 on associative retrieval",
+    models=CORE_NAMES, sizes=[20, 50, 100], curve="test NLL",
     defaults={"steps": 30_000, "eval_every": 1000, "seeds": [0]},
     quick={"steps": 1500, "eval_every": 250},
     figure={"metric": "test_loss", "log_y": True, "title": "Associative retrieval: test NLL"},

@@ -7,9 +7,7 @@ run) and table2_curves.png (test error against updates).
 
 from __future__ import annotations
 
-from fastweights_np.tasks.experiment import Experiment
 from fastweights_np.tasks.mnist.model import MODELS
-from fastweights_np.tasks.options import Option, positive_int
 from fastweights_np.tasks.paper_table import PaperTable
 
 # docs/model.md, Table 2: test error (%) of the paper.
@@ -24,23 +22,9 @@ TABLE = PaperTable(paper=PAPER_TABLE2, order=("irnn", "lstm", "convnet", "fw"),
                    cost_rank={"lstm": 0, "fw": 1, "irnn": 2, "convnet": 3}, letter="H", examples="MNIST test images",
                    threshold=0.02)
 
-TABLE2 = Experiment(
-    name="table2",
-    help="the paper's Table 2: every model at 50, 100, 200 hidden units on MNIST with glimpses",
-    description=(
-        "Every (model, H, seed) is one 'fastweights-np train mnist' run in its own directory under --out; a "
-        "finished run is reused, an interrupted one resumed, so the command can be stopped and started again. "
-        "Several runs go at once (--jobs), each on one thread. At the end it writes table2.md (our test error "
-        "beside the paper's) and table2_curves.png (test error against updates)."
-    ),
-    options=(
-        Option("cores", ["irnn", "lstm", "convnet", "fw"], "the models", choices=MODELS, many=True,
-               default_text="irnn lstm convnet fw"),
-        Option("sizes", [50, 100, 200], "hidden sizes", positive_int, many=True, default_text="50 100 200"),
-    ),
-    runs=TABLE.grid,
-    report=TABLE.report,
-    figure_runs=TABLE.figure_runs,
+TABLE2 = TABLE.experiment(
+    "table2", "mnist", "the paper's Table 2: every model at 50, 100, 200 hidden units on MNIST with glimpses",
+    models=MODELS, sizes=[50, 100, 200], curve="test error",
     defaults={"steps": 20_000, "eval_every": 1000, "seeds": [0]},
     quick={"steps": 300, "eval_every": 100},
     figure={"metric": "test_error", "log_y": True, "title": "MNIST with glimpses: test error"},
