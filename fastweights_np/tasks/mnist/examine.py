@@ -60,7 +60,7 @@ def draw_misclassified(images: np.ndarray, labels: np.ndarray, predicted: np.nda
             if kind == "integrate":
                 continue  # the same box as the coarse glimpse
             coarse = kind == "coarse"
-            ax.add_patch(Rectangle((left - 0.5, top - 0.5), side, side, fill=False,
+            ax.add_patch(Rectangle((left - 0.5, top - 0.5), side, side, fill=False, zorder=3 if coarse else 2,
                                    edgecolor="tab:blue" if coarse else "tab:orange", linewidth=2 if coarse else 0.6))
         ax.set_title(f"true {true} → {guess}", fontsize=10)
     fig.suptitle("misclassified (blue: coarse glimpses; orange: fine)", fontsize=10)
