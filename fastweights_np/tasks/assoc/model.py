@@ -57,10 +57,10 @@ class AssocModel(Classifier):
 
     def __init__(self, cfg: AssocModelConfig, backend: str = "numpy"):
         self.cfg = cfg
-        core = get_core(cfg.core, backend=backend)
+        self.core = core = get_core(cfg.core, backend=backend)  # the Core record (core.backend says which)
         options = dict(FW_TASK_DEFAULTS if cfg.core == "fw" else {}, dtype=cfg.dtype)
         options.update(cfg.core_options)
-        core_cfg = core.make_config(cfg.embed_size, cfg.hidden_size, cfg.num_classes, **options)
+        self.core_cfg = core_cfg = core.make_config(cfg.embed_size, cfg.hidden_size, cfg.num_classes, **options)
         for name in ("embed_size", "fc_size", "vocab_size", "num_classes"):
             value = getattr(cfg, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
