@@ -16,7 +16,7 @@ from fastweights_np.tasks.mnist.examine import examine
 from fastweights_np.tasks.mnist.model import FW_TASK_DEFAULTS, MODELS, GlimpseModel, GlimpseModelConfig
 from fastweights_np.tasks.mnist.multilevel import INTEGRATIONS
 from fastweights_np.tasks.mnist.reproduce import TABLE2
-from fastweights_np.tasks.options import Option, core_options, model_options, nonneg_int, positive_int
+from fastweights_np.tasks.options import FW_ONLY, Option, core_options, model_options, nonneg_int, positive_int
 from fastweights_np.tasks.task import SupervisedRun, Task
 
 SYNTHETIC_SIZES = {"train": 2000, "val": 500, "test": 500}
@@ -103,7 +103,7 @@ def build_model(options: dict) -> tuple[GlimpseModel, GlimpseModelConfig]:
     """The model the options name and its config (ValueError on options that do not apply)."""
     o = options
     if o["core"] == "convnet":
-        given = [name for name in ("decay", "fast_lr", "inner_steps", "form") if o[name] is not None]
+        given = [name for name in FW_ONLY if o[name] is not None]
         if given or o["no_layer_norm"]:
             flag = given[0] if given else "no_layer_norm"
             raise ValueError(f"--{flag.replace('_', '-')} does not apply to the convnet")
