@@ -6,6 +6,7 @@ with backpropagation through time written by hand and checked against finite dif
 from fastweights_np.backends import BACKENDS, get_core
 from fastweights_np.cores.fast_weights import FastWeightsConfig, FastWeightsState, sequence_backward, sequence_forward
 from fastweights_np.cores.registry import CORE_NAMES
+from fastweights_np.finite import NonFiniteError
 from fastweights_np.models.canonical import hidden_states, init_params, loss_and_grad, param_shapes
 from fastweights_np.models.files import load_params, save_params
 
@@ -16,6 +17,7 @@ __all__ = [
     "CORE_NAMES",
     "FastWeightsConfig",
     "FastWeightsState",
+    "NonFiniteError",
     "__version__",
     "get_core",
     "hidden_states",

@@ -14,8 +14,14 @@ import numpy as np
 def check_float_array(name: str, a: object, shape: tuple, dtype: np.dtype | None = None) -> np.ndarray:
     """Check that ``a`` is a real floating NumPy array of ``shape`` with finite values.
 
-    ``shape`` may hold None for an axis of any positive length. With ``dtype`` the array is
-    returned converted to it (only float-to-float conversions).
+    ``shape`` may hold None for an axis of any positive length.
+
+    The dtype rule of every entry point: a real floating array (float32 or float64; float16
+    too) is accepted, and with ``dtype`` it is returned converted to it, silently: an array
+    of the other float dtype becomes a copy in ``dtype`` (an array already of ``dtype`` is
+    returned as it is). Integer, complex and bool arrays are refused (TypeError), as are
+    non-finite values (ValueError). Finiteness is checked after the conversion, so a float64
+    value beyond float32's range (|a| > 3.4e38) given to a float32 model is refused too.
     """
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
@@ -26,10 +32,15 @@ def check_float_array(name: str, a: object, shape: tuple, dtype: np.dtype | None
         raise ValueError(f"{name} must have shape {expected}, got {a.shape}")
     if 0 in a.shape:
         raise ValueError(f"{name} must not have an empty axis, got shape {a.shape}")
-    if not np.isfinite(a).all():
-        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
+    with np.errstate(over="ignore"):  # a value beyond dtype's range is reported below
+        converted = a if dtype is None else a.astype(dtype, copy=False)
+    if not np.isfinite(converted).all():
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(converted))[0])
+        if np.isfinite(a[bad]):
+            raise ValueError(f"{name} must be finite in {np.dtype(dtype)}, found {a[bad]} at index {bad}, "
+                             f"beyond {np.dtype(dtype)}'s range")
         raise ValueError(f"{name} must be finite, found {a[bad]} at index {bad}")
-    return a if dtype is None else a.astype(dtype, copy=False)
+    return converted
 
 
 def check_labels(name: str, y: object, batch: int, n_classes: int) -> np.ndarray:

@@ -245,7 +245,7 @@ def zeros():
 def test_damaged_cache_errors(tmp_path, zeros):
     cache = tmp_path / CACHE_NAME
     cache.write_bytes(b"not a zip file")
-    with pytest.raises(MnistCacheError, match="cannot read it as .npz") as info:
+    with pytest.raises(MnistCacheError, match="not an .npz archive") as info:
         load_mnist(cache_dir=tmp_path)
     assert str(cache) in str(info.value) and "Delete it" in str(info.value)
 

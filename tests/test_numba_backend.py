@@ -116,8 +116,8 @@ def assert_backends_agree(results, cfg: fw.FastWeightsConfig, *args) -> None:
     for name in expected:
         if isinstance(expected[name], np.ndarray):
             assert actual[name].dtype == expected[name].dtype, name
-        else:
-            assert isinstance(actual[name], float), name
+        else:  # the loss (a float), dλ and dη (NumPy scalars of the config's dtype)
+            assert type(actual[name]) is type(expected[name]), name
         assert_close(name, actual[name], expected[name], cfg.dtype, float(noise[name]), float(floor[name]))
 
 

@@ -266,16 +266,16 @@ def test_cli_unusable_files_give_a_named_error_and_status_2(capsys, tmp_path, go
         expected = "no __manifest__ entry"
     elif case == "not a zip":
         bad.write_text("not numbers")
-        expected = "is not an .npz archive"
+        expected = "is text, not an .npz archive"
     elif case == "no file":
         expected = "no such file"
     elif case == "pickled":
         np.savez(bad, obj=np.array([{"a": 1}], dtype=object))
-        expected = "array 'obj' cannot be read without pickles"
+        expected = "array 'obj' of Python objects, which cannot be read without pickles"
     else:
         np.save(tmp_path / "bad.npy", np.zeros(3))
         bad.write_bytes((tmp_path / "bad.npy").read_bytes())
-        expected = "is not an .npz archive"
+        expected = "is a single .npy array (numpy.save), not an .npz archive"
     code, _, err = _cli(capsys, "oracle", "compare", golden_arg, their_arg)
     assert code == 2 and expected in err, err
 

@@ -7,6 +7,12 @@ returns NumPy states, keeping its cache on the GPU for the backward, which does 
 runs the whole reference model there (:func:`run_reference`). Code that keeps its arrays on the
 GPU calls the reference's functions (``sequence_forward``, ``loss_forward``/``loss_backward``,
 ...) with CuPy arrays directly: the namespace is taken from the inputs. See docs/cupy.md.
+
+Results are checked one floor up, after they reach the host: ``get_core`` wraps :func:`core`'s
+record (``fastweights_np.backends.checked_core``) and ``loss_and_grad`` checks the loss and the
+gradients (``fastweights_np.models.canonical``); a non-finite value raises
+``fastweights_np.finite.NonFiniteError``, located in the GPU-side reference cache (the inner step
+s) or, for ``loss_and_grad``, by replaying the reference on NumPy.
 """
 
 from __future__ import annotations
@@ -74,7 +80,8 @@ run_reference = run_on_cupy  # the backend interface's name (fastweights_np.back
 
 
 def core(reference: Core) -> Core:
-    """The reference core ``reference`` run on the GPU: NumPy in and out, caches on the GPU.
+    """The reference core ``reference`` run on the GPU: NumPy in and out, caches on the GPU
+    (unchecked: ``fastweights_np.backends.get_core`` adds the non-finite checks).
 
     ValueError for a core whose reference code is not namespace-generic (the baselines)."""
     if reference.name not in CORES:

@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, TypeError) as exc:  # bad input: say what, no traceback
         print(f"fastweights-np {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except FloatingPointError as exc:  # a computation overflowed (fastweights_np.finite.NonFiniteError)
+        print(f"fastweights-np {args.command}: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"fastweights-np {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -6,11 +6,11 @@ The task is run.json's "task" (fastweights_np.tasks.registry); its metric evalua
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from fastweights_np.cli.args import nonneg_int, positive_int
 from fastweights_np.cli.train import build_run
+from fastweights_np.tasks.paper_table import RUN_EXPECTED, read_record
 from fastweights_np.tasks.registry import get_task
 from fastweights_np.train.checkpoint import load_checkpoint
 
@@ -36,7 +36,7 @@ def load_run(run_dir: Path):
     for name in ("run.json", "checkpoint.npz"):
         if not (run_dir / name).exists():
             raise ValueError(f"{run_dir} is not a training run: {name} is missing")
-    info = json.loads((run_dir / "run.json").read_text())
+    info = read_record(run_dir / "run.json", RUN_EXPECTED, ("options",))
     task = get_task(info.get("task"))
     built, _, _ = build_run(task.name, info["options"])
     return task, built, info["options"], load_checkpoint(run_dir / "checkpoint.npz")

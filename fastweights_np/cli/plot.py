@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
+from fastweights_np.files import FileFormatError, read_jsonl
 from fastweights_np.tasks.options import DISPLAY_NAMES  # the cores' names in figures (the paper's)
+from fastweights_np.tasks.paper_table import RUN_EXPECTED, read_record
+
+METRICS_EXPECTED = "the metrics.jsonl of a 'fastweights-np train' run (one JSON object per line)"
 
 METRICS = ("test_loss", "test_error", "val_loss", "val_error", "train_loss")
 LABELS = {
@@ -34,13 +37,14 @@ def add_parser(subparsers) -> None:
 
 
 def read_curve(run_dir: Path, metric: str) -> tuple[list[int], list[float]]:
-    """(steps, values) of ``metric`` in run_dir/metrics.jsonl, evaluations only."""
+    """(steps, values) of ``metric`` in run_dir/metrics.jsonl, evaluations only. A torn last line,
+    which a run interrupted while logging leaves, is skipped; FileFormatError naming the file and
+    the line for any other line that is not a JSON object."""
     path = run_dir / "metrics.jsonl"
     if not path.exists():
         raise ValueError(f"{run_dir} is not a training run: metrics.jsonl is missing")
     steps, values = [], []
-    for line in path.read_text().splitlines():
-        record = json.loads(line)
+    for record in read_jsonl(path, METRICS_EXPECTED):
         if not record.get("final") and record.get(metric) is not None:
             steps.append(record["step"])
             values.append(record[metric])
@@ -48,11 +52,12 @@ def read_curve(run_dir: Path, metric: str) -> tuple[list[int], list[float]]:
 
 
 def run_key(run_dir: Path) -> tuple[str, int | None, int | None]:
-    """(core, R, seed) of a run from its run.json; (directory name, None, None) when that cannot be read."""
+    """(core, R, seed) of a run from its run.json; (directory name, None, None) when that cannot be read
+    (the legend then names the directory)."""
     try:
-        options = json.loads((run_dir / "run.json").read_text())["options"]
+        options = read_record(run_dir / "run.json", RUN_EXPECTED, ("options",))["options"]
         return options["core"], options["hidden"], options.get("seed")
-    except (OSError, KeyError, json.JSONDecodeError):
+    except (FileFormatError, KeyError, TypeError, AttributeError):
         return run_dir.name, None, None
 
 

@@ -10,7 +10,6 @@ experiment's report) and EXPERIMENT_curves.png (its learning curves).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from fastweights_np.atomic import atomic_write_bytes
 from fastweights_np.cli.args import add_options, integer, positive_int
+from fastweights_np.tasks.paper_table import FINAL_EXPECTED, read_record
 from fastweights_np.tasks.registry import experiments
 
 SINGLE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
@@ -70,7 +70,7 @@ def _run_one(cmd: list[str], log_path: Path, threads_env: dict) -> int:
 
 def _finished(run_dir: Path, steps: int) -> bool:
     final = run_dir / "final.json"
-    return final.exists() and json.loads(final.read_text())["step"] >= steps
+    return final.exists() and read_record(final, FINAL_EXPECTED, ("step",))["step"] >= steps
 
 
 def run(args: argparse.Namespace) -> int:
@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
                     print(f"[{done}/{len(todo)}] {run_name} FAILED (see {args.out / (run_name + '.log')})",
                           file=sys.stderr)
                     continue
-                final = json.loads((args.out / run_name / "final.json").read_text())
+                final = read_record(args.out / run_name / "final.json", FINAL_EXPECTED, ("elapsed_s",))
                 result = "finished" if final.get("test_error") is None else f"test error {final['test_error']:.2%}"
                 print(f"[{done}/{len(todo)}] {run_name}: {result} ({final['elapsed_s']:.0f} s); "
                       f"{time.perf_counter() - started:.0f} s so far", file=sys.stderr)

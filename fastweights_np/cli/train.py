@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
+import shlex
+import signal
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
 from fastweights_np.atomic import atomic_write_json
 from fastweights_np.cli.args import add_options
+from fastweights_np.files import read_json
 from fastweights_np.tasks.options import default_options, with_defaults
 from fastweights_np.tasks.registry import TASKS, get_task
 from fastweights_np.tasks.task import Task
 from fastweights_np.train.registry import Trainer, get_trainer
+from fastweights_np.train.run_dir import RUN_JSON, check_run_dir
 
 
 def add_parser(subparsers) -> None:
@@ -61,10 +64,11 @@ def resolve_options(args: argparse.Namespace) -> dict:
     given = {o.name: getattr(args, o.name) for o in declared if getattr(args, o.name, None) is not None}
     if not args.resume:
         return task.resolve(dict(default_options(declared), **given))
+    check_run_dir(args.out)
     info_path = args.out / "run.json"
     if not info_path.exists():
-        raise ValueError(f"cannot resume: {info_path} does not exist")
-    info = json.loads(info_path.read_text())
+        raise ValueError(f"cannot resume: {info_path} does not exist (start the run without --resume)")
+    info = read_json(info_path, RUN_JSON)
     if info.get("task") != task.name:
         raise ValueError(f"cannot resume: {args.out} holds a run of task {info.get('task')!r}, not {task.name!r}")
     upgraded = task.upgrade_run_info(info)
@@ -84,7 +88,7 @@ def resolve_options(args: argparse.Namespace) -> dict:
 
 def _rewrite_run_json(run_dir: Path, trainer: Trainer, options: dict) -> None:
     """A resume that extends --steps records the new budget in run.json."""
-    info = json.loads((run_dir / "run.json").read_text())
+    info = read_json(run_dir / "run.json", RUN_JSON)
     info["options"] = options
     info["train"] = asdict(trainer.config(options))
     atomic_write_json(run_dir / "run.json", info)
@@ -98,9 +102,29 @@ def build_run(task_name: str, options: dict):
     return built, config, {"task": task.name, "options": options, **built.info}
 
 
+@contextlib.contextmanager
+def terminate_as_interrupt():
+    """SIGTERM (what ``kill``, a scheduler or a container stop sends) stops training as Ctrl-C
+    does: the trainer saves its checkpoint and the command exits 130."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run(args: argparse.Namespace) -> int:
     task = get_task(args.task)
     trainer = get_trainer(task.trainer)
+    check_run_dir(args.out)
     options = resolve_options(args)
     built, config, info = build_run(task.name, options)
     print(f"{built.title}; {trainer.describe(config)}; run directory {args.out}", file=sys.stderr)
@@ -109,12 +133,12 @@ def run(args: argparse.Namespace) -> int:
         from fastweights_np.backends.numba.threads import one_blas_thread
 
         blas = one_blas_thread()
-    with blas:
+    with blas, terminate_as_interrupt():
         result = trainer.train(task, built, config, args.out, run_info=info, resume=args.resume,
                                progress=not args.no_progress)
     if result.status == "interrupted":
         print(f"interrupted at step {result.step}; checkpoint saved. Continue with:\n"
-              f"  fastweights-np train {task.name} --out {args.out} --resume", file=sys.stderr)
+              f"  fastweights-np train {task.name} --out {shlex.quote(str(args.out))} --resume", file=sys.stderr)
         return 130
     print(trainer.report(result))
     return 0

@@ -1,7 +1,9 @@
 """Every recurrent core behind one interface: the reference records.
 
-Tasks and models obtain a core through :func:`fastweights_np.backends.get_core`, which gives
-these records for the NumPy reference and a backend's copy of them otherwise.
+Tasks and models obtain a core through :func:`fastweights_np.backends.get_core`, which gives a
+copy of these records whose functions check their results (a non-finite value raises
+``fastweights_np.finite.NonFiniteError``), computed by the NumPy reference or by a backend. The
+records here hold the reference's functions themselves: pure math, unchecked.
 
 A :class:`Core` record holds, for one core:
 
@@ -19,7 +21,8 @@ Each core lives in ``cores/<name>/`` laid out the same way (config, params, step
 its package exports the functions above by name; :func:`_core` builds its record.
 
 ``grads`` holds one array per parameter name (the fast-weights core adds "decay" and
-"fast_lr" floats, the gradients with respect to λ and η, which are not trained).
+"fast_lr", the gradients with respect to λ and η, which are not trained: NumPy scalars of the
+parameters' dtype, np.float32 or np.float64).
 
 Cores: "fw" (fast weights, Ba et al. 2016), "irnn" (Le, Jaitly & Hinton 2015), "lstm" (with
 optional layer norm, Ba, Kiros & Hinton 2016), "alstm" (Danihelka et al. 2016).
@@ -108,8 +111,12 @@ class Core:
     ) -> tuple[np.ndarray, NamedTuple | None]:
         """Check cfg, the core's params, x (B, T, I) and an optional state0 together.
 
-        Returns x and state0 in cfg's dtype. Raises TypeError / ValueError naming the
-        argument, what was expected and what was given.
+        Returns x and state0 in cfg's dtype. The dtype rule
+        (:func:`fastweights_np.validation.check_float_array`): x and state0 of the other float
+        dtype (float64 for a float32 config, float32 for float64) are converted to cfg's dtype,
+        a copy; integer, complex and bool arrays are refused (TypeError), and so are non-finite
+        values (ValueError). The params must have cfg's dtype exactly (TypeError otherwise).
+        Errors name the argument, what was expected and what was given.
         """
         self.check_config(cfg)
         check_params(params, self.param_shapes(cfg), cfg.np_dtype)

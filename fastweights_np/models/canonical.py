@@ -5,10 +5,14 @@
     loss           = mean_b −log softmax(logits_b)[y_b]
 
 Which code computes it is a run-time choice (``backend=``, :mod:`fastweights_np.backends`); the
-functions without ``backend`` are the reference.
+functions without ``backend`` are the reference. :func:`loss_and_grad`, :func:`loss_and_grad_unchecked`
+and :func:`hidden_states` never return a non-finite value: they raise
+:class:`fastweights_np.finite.NonFiniteError` naming where it appeared (docs/robustness.md).
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -24,6 +28,7 @@ from fastweights_np.cores.fast_weights import (
 )
 from fastweights_np.cores.fast_weights.params import draw_core_params
 from fastweights_np.cores.fast_weights.sequence import sequence_inner_states
+from fastweights_np.finite import inner_step_in_cache, model_error, model_finite, quiet_floating_point
 from fastweights_np.heads import linear_head_backward, linear_head_forward
 from fastweights_np.ops import softmax_xent_backward, softmax_xent_forward
 from fastweights_np.validation import check_float_array, check_labels, check_params
@@ -66,7 +71,8 @@ def check_model_params(params: object, cfg: FastWeightsConfig) -> None:
 
 
 def check_inputs(params: Params, x: object, cfg: FastWeightsConfig) -> np.ndarray:
-    """Check ``cfg``, ``params`` and ``x`` (B, T, input_size) together; return x in cfg's dtype."""
+    """Check ``cfg``, ``params`` and ``x`` (B, T, input_size) together; return x in cfg's dtype
+    (the rule of :func:`fastweights_np.validation.check_float_array`)."""
     if not isinstance(cfg, FastWeightsConfig):
         raise TypeError(f"cfg must be a FastWeightsConfig, got {type(cfg).__name__}")
     check_model_params(params, cfg)
@@ -79,13 +85,18 @@ def hidden_states(params: Params, x: np.ndarray, cfg: FastWeightsConfig, *, back
     Parameters
     ----------
     params : dict from :func:`init_params`
-    x : (B, T, input_size), real floating, finite
+    x : (B, T, input_size), real floating, finite; float32 / float64 is converted to cfg's dtype
     cfg : the model's config
     backend : which code computes it (:data:`fastweights_np.backends.BACKENDS`)
 
     Returns
     -------
     hs : (B, T, hidden_size) in cfg's dtype
+
+    Raises
+    ------
+    NonFiniteError : (``fastweights_np.finite``) when a hidden state or the final state is
+        non-finite, naming h_t, the time step t of T, the example and the inner step s of S
     """
     x = check_inputs(params, x, cfg)
     core = get_core("fw", backend)
@@ -100,8 +111,11 @@ def loss_and_grad(
 
     Parameters
     ----------
-    params : W, C, b, g, beta, V, c (shapes in :func:`param_shapes`)
-    x : (B, T, input_size), real floating, finite
+    params : W, C, b, g, beta, V, c (shapes in :func:`param_shapes`), in cfg's dtype
+    x : (B, T, input_size), finite, of a real floating dtype: x of the other float dtype
+        (float64 for a float32 config, or float32 for float64) is converted to cfg's dtype,
+        a copy; integer, complex and bool arrays and non-finite values are refused (TypeError,
+        ValueError)
     y : (B,) integer labels in [0, output_size)
     cfg : the model's config
     backend : which code computes it (:data:`fastweights_np.backends.BACKENDS`): the reference
@@ -110,8 +124,16 @@ def loss_and_grad(
     Returns
     -------
     loss : float
-    grads : the same keys as ``params`` (arrays of the same shapes), plus "decay" and
-        "fast_lr" (floats): dL/dλ and dL/dη
+    grads : the same keys as ``params`` (arrays of the same shapes and cfg's dtype), plus
+        "decay" and "fast_lr", dL/dλ and dL/dη, as NumPy scalars of cfg's dtype (np.float32
+        or np.float64; ``float(g)`` gives a Python float)
+
+    Raises
+    ------
+    NonFiniteError : (``fastweights_np.finite``, a FloatingPointError) when the loss, a hidden
+        state h_t or a gradient is non-finite; the message names the tensor, the time step t of
+        T, the example, the inner step s of S, the non-finite gradients, and what to try.
+        NumPy's overflow warnings are silenced meanwhile (the error replaces them).
     """
     x = check_inputs(params, x, cfg)
     y = check_labels("y", y, x.shape[0], cfg.output_size)
@@ -153,14 +175,21 @@ def forward_record(cache: tuple) -> dict:
     return {"h_inner": sequence_inner_states(core_cache), "hs": hs, "A_T": state.A, "logits": logits}
 
 
-def loss_backward(cache: tuple) -> dict:
-    """The gradient of :func:`loss_forward`'s loss: params' keys plus "decay" and "fast_lr"."""
+def loss_backward_with_dx(cache: tuple) -> tuple[dict, np.ndarray]:
+    """:func:`loss_backward`'s gradients, and dL/dx (B, T, input_size), which the core's backward
+    computes anyway (the checks read it to say at which step a gradient became non-finite)."""
     core_cache, head_cache, xent_cache, _, _, _ = cache
     dhs, dV, dc = linear_head_backward(softmax_xent_backward(1.0, xent_cache), head_cache)
-    core_grads, _, _ = sequence_backward((dhs, None), core_cache)
+    core_grads, dx, _ = sequence_backward((dhs, None), core_cache)
     grads = {name: core_grads[name] for name in CORE_PARAM_NAMES}
     grads.update(V=dV, c=dc, decay=core_grads["decay"], fast_lr=core_grads["fast_lr"])
-    return grads
+    return grads, dx
+
+
+def loss_backward(cache: tuple) -> dict:
+    """The gradient of :func:`loss_forward`'s loss: params' keys (arrays) plus "decay" and
+    "fast_lr" (NumPy scalars), all of the parameters' dtype."""
+    return loss_backward_with_dx(cache)[0]
 
 
 def reference_loss_and_grad(
@@ -180,15 +209,38 @@ def loss_and_grad_unchecked(
     backend: str = "numpy",
     **overrides: float | None,
 ) -> tuple[float, dict]:
-    """:func:`loss_and_grad` without input checks (for callers that checked them already).
+    """:func:`loss_and_grad` without input checks (for callers that checked them already); its
+    results are checked all the same (NonFiniteError).
 
     A backend with its own ``model_loss_and_grad`` (Numba: one parallel kernel) computes the
     whole model; one with ``run_reference`` (CuPy) runs the reference's functions on its arrays.
+    Those return no hidden states: a non-finite loss or gradient is located by running the
+    reference again on NumPy (on failure only).
     """
     module = backend_module(backend)
-    if module is None:
-        return reference_loss_and_grad(params, x, y, cfg, **overrides)
-    fused = getattr(module, "model_loss_and_grad", None)
-    if fused is not None:
-        return fused(params, x, y, cfg, **overrides)
-    return module.run_reference(reference_loss_and_grad, params, x, y, cfg, **overrides)
+    context = f"loss_and_grad (backend {backend!r})"
+    with quiet_floating_point():
+        if module is None:
+            loss, cache = loss_forward(params, x, y, cfg, **overrides)
+            grads, dx = loss_backward_with_dx(cache)
+            _check_run(loss, grads, cache, dx, cfg, context)
+            return loss, grads
+        fused = getattr(module, "model_loss_and_grad", None)
+        if fused is not None:
+            loss, grads = fused(params, x, y, cfg, **overrides)
+        else:
+            loss, grads = module.run_reference(reference_loss_and_grad, params, x, y, cfg, **overrides)
+        if not model_finite(loss, None, grads):
+            with np.errstate(all="ignore"):  # the reference's replay, on NumPy, to locate the values
+                _, cache = loss_forward(params, x, y, cfg, **overrides)
+                dx = loss_backward_with_dx(cache)[1]
+            _check_run(loss, grads, cache, dx, cfg, context)
+    return loss, grads
+
+
+def _check_run(loss: float, grads: dict, cache: tuple, dx: np.ndarray, cfg: FastWeightsConfig, context: str) -> None:
+    """Raise NonFiniteError unless ``loss``, ``grads`` and the hidden states of ``cache`` (the
+    reference's, from :func:`loss_forward`: the run's own, or a replay of it) are finite."""
+    core_cache, _, _, _, hs, _ = cache
+    if not model_finite(loss, hs, grads):
+        raise model_error(loss, grads, hs, dx, context, functools.partial(inner_step_in_cache, core_cache), cfg)

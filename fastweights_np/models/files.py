@@ -9,9 +9,11 @@ import numpy as np
 
 from fastweights_np.atomic import atomic_save_npz
 from fastweights_np.cores.fast_weights import FastWeightsConfig
+from fastweights_np.files import FileFormatError, read_tagged_npz
 from fastweights_np.models.canonical import check_model_params
 
 PARAMS_FORMAT = "fastweights_np.params/1"
+PARAMS_EXPECTED = f"a {PARAMS_FORMAT} file of the canonical model's parameters (written by save_params)"
 
 
 def save_params(path: str | os.PathLike, params: dict[str, np.ndarray], cfg: FastWeightsConfig) -> Path:
@@ -32,13 +34,27 @@ def load_params(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], FastWei
 
     Files written before the backend became a run-time choice carry a "backend" config field;
     it is ignored.
+
+    Raises
+    ------
+    fastweights_np.files.FileFormatError
+        naming the file: it is missing, not a readable ``.npz`` without pickles, of another
+        format, or holds a config or parameters that are not valid together
     """
-    with np.load(path, allow_pickle=False) as f:
-        names = set(f.files)
-        if "__format__" not in names or str(f["__format__"]) != PARAMS_FORMAT:
-            found = str(f["__format__"]) if "__format__" in names else "none"
-            raise ValueError(f"{path} is not a {PARAMS_FORMAT} file (format: {found})")
-        cfg = FastWeightsConfig.from_json(str(f["__config__"]))
-        params = {k: f[k] for k in names - {"__config__", "__format__"}}
-    check_model_params(params, cfg)
+
+    def bad(problem: str) -> FileFormatError:
+        return FileFormatError(f"{path} {problem}; expected {PARAMS_EXPECTED}")
+
+    arrays = read_tagged_npz(path, PARAMS_FORMAT, PARAMS_EXPECTED)
+    if "__config__" not in arrays:
+        raise bad("has no __config__ entry")
+    try:
+        cfg = FastWeightsConfig.from_json(str(arrays["__config__"]))
+    except (TypeError, ValueError) as exc:
+        raise bad(f"has an invalid __config__ ({exc})") from None
+    params = {k: v for k, v in arrays.items() if k not in ("__config__", "__format__")}
+    try:
+        check_model_params(params, cfg)
+    except (TypeError, ValueError) as exc:
+        raise bad(f"holds parameters that do not fit its config ({exc})") from None
     return params, cfg

@@ -28,8 +28,10 @@ import numpy as np
 
 from fastweights_np.array_namespace import namespace, to_numpy
 from fastweights_np.atomic import atomic_save_npz
+from fastweights_np.files import FileFormatError, read_tagged_npz
 
 ADAM_FORMAT = "fastweights_np.adam/1"
+ADAM_EXPECTED = f"a {ADAM_FORMAT} file of Adam's state (written by save_adam)"
 
 
 @dataclass(frozen=True)
@@ -124,18 +126,32 @@ def save_adam(path: str | os.PathLike, state: AdamState, hp: AdamConfig) -> Path
 
 
 def load_adam(path: str | os.PathLike) -> tuple[AdamState, AdamConfig]:
-    """Read a file written by :func:`save_adam`: ``(state, hp)`` as NumPy arrays."""
-    with np.load(path, allow_pickle=False) as f:
-        found = str(f["__format__"]) if "__format__" in f.files else "none"
-        if found != ADAM_FORMAT:
-            raise ValueError(f"{path} is not a {ADAM_FORMAT} file (format: {found})")
-        meta = json.loads(str(f["__adam__"]))
-        m = {k[2:]: f[k] for k in f.files if k.startswith("m.")}
-        v = {k[2:]: f[k] for k in f.files if k.startswith("v.")}
+    """Read a file written by :func:`save_adam`: ``(state, hp)`` as NumPy arrays.
+
+    Raises
+    ------
+    fastweights_np.files.FileFormatError
+        naming the file: it is missing, not a readable ``.npz`` without pickles, of another
+        format, or its state is incomplete or invalid
+    """
+
+    def bad(problem: str) -> FileFormatError:
+        return FileFormatError(f"{path} {problem}; expected {ADAM_EXPECTED}")
+
+    arrays = read_tagged_npz(path, ADAM_FORMAT, ADAM_EXPECTED)
+    m = {k[2:]: a for k, a in arrays.items() if k.startswith("m.")}
+    v = {k[2:]: a for k, a in arrays.items() if k.startswith("v.")}
     if set(m) != set(v):
-        raise ValueError(f"{path}: m has parameters {sorted(m)} but v has {sorted(v)}")
-    hp = AdamConfig(lr=meta["lr"], beta1=meta["beta1"], beta2=meta["beta2"], eps=meta["eps"])
-    return AdamState(int(meta["step"]), m, v), hp
+        raise bad(f"has m for parameters {sorted(m)} but v for {sorted(v)}")
+    try:
+        meta = json.loads(str(arrays["__adam__"]))
+        hp = AdamConfig(lr=meta["lr"], beta1=meta["beta1"], beta2=meta["beta2"], eps=meta["eps"])
+        step = int(meta["step"])
+    except KeyError as exc:
+        raise bad(f"lacks {exc.args[0]!r} (in __adam__ or as an entry)") from None
+    except (TypeError, ValueError) as exc:  # JSONDecodeError is a ValueError
+        raise bad(f"has an invalid __adam__ entry ({exc})") from None
+    return AdamState(step, m, v), hp
 
 
 def _check_arrays(name: str, arrays: object) -> None:

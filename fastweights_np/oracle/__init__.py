@@ -8,6 +8,7 @@ from fastweights_np.oracle.export import array_meaning, draw_problem, golden_fro
 from fastweights_np.oracle.format import (
     FORMAT_VERSION,
     MANIFEST_KEY,
+    MissingOracleFileError,
     OracleFileError,
     load_golden,
     read_arrays,
@@ -20,6 +21,7 @@ __all__ = [
     "MANIFEST_KEY",
     "TOLERANCES",
     "ComparisonReport",
+    "MissingOracleFileError",
     "OracleFileError",
     "TensorComparison",
     "array_meaning",

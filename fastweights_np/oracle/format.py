@@ -9,28 +9,35 @@ Every array sits under a flat name ("params.W", "grad.decay", "h_inner", ...). T
      "settings": {"batch", "steps", "seed", "param_noise", "adam": {...}},
      "arrays": {name: {"shape": [...], "dtype": "float64", "meaning": "..."}}}
 
-Files hold no pickled objects and are written atomically. Reading a file that is missing, is
-not an ``.npz``, holds pickles or has another format version raises :class:`OracleFileError`
-with a message that names the file and the problem.
+Files hold no pickled objects and are written atomically. They are read through
+:func:`fastweights_np.files.read_npz`; a file that is missing, is not an ``.npz``, holds pickles
+or has another format version raises :class:`OracleFileError` (a
+:class:`fastweights_np.files.FileFormatError`) with a message that names the file and the problem.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from fastweights_np.atomic import atomic_save_npz
+from fastweights_np.files import FileFormatError, MissingFileError, read_npz
 
 FORMAT_VERSION = "fastweights_np.oracle/1"
 MANIFEST_KEY = "__manifest__"
+GOLDEN_EXPECTED = f"golden vectors ({FORMAT_VERSION}) written by 'fastweights-np oracle export'"
+THEIRS_EXPECTED = "an .npz of arrays named like the golden file's (docs/oracle.md)"
 
 
-class OracleFileError(ValueError):
+class OracleFileError(FileFormatError):
     """A golden or comparison file cannot be used; the message names the file and why."""
+
+
+class MissingOracleFileError(OracleFileError, MissingFileError):
+    """A golden or comparison file that does not exist (or is a directory)."""
 
 
 def manifest_array(manifest: dict) -> np.ndarray:
@@ -77,28 +84,26 @@ def save_golden(path: str | os.PathLike, golden: dict) -> Path:
     return atomic_save_npz(path, {k: np.asarray(v) for k, v in golden.items()})
 
 
-def read_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Every array of an ``.npz`` file, loaded without pickles; errors name the file and array."""
-    path = Path(path)
-    if not path.is_file():
-        raise OracleFileError(f"{path}: no such file")
-    if not zipfile.is_zipfile(path):
-        raise OracleFileError(f"{path} is not an .npz archive (numpy.savez writes one)")
-    arrays = {}
+def read_arrays(path: str | os.PathLike, expected: str = THEIRS_EXPECTED) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` file, loaded without pickles (:func:`fastweights_np.files.read_npz`).
+
+    Raises
+    ------
+    OracleFileError
+        naming the file, the fault and ``expected`` (what the file should be), when it is not an
+        ``.npz``, truncated or holds arrays of Python objects; :class:`MissingOracleFileError`
+        (also a FileNotFoundError) when it is missing
+    """
     try:
-        with np.load(path, allow_pickle=False) as f:
-            for name in f.files:
-                try:
-                    arrays[name] = f[name]
-                except ValueError as exc:  # object arrays need pickles
-                    raise OracleFileError(f"{path}: array {name!r} cannot be read without pickles ({exc})") from None
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise OracleFileError(f"{path} cannot be read as an .npz archive: {exc}") from None
-    return arrays
+        return read_npz(path, expected)
+    except MissingFileError as exc:
+        raise MissingOracleFileError(str(exc)) from None
+    except FileFormatError as exc:
+        raise OracleFileError(str(exc)) from None
 
 
 def load_golden(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """Read a golden file and check its manifest's format version; returns the dict of arrays."""
-    arrays = read_arrays(path)
+    arrays = read_arrays(path, GOLDEN_EXPECTED)
     read_manifest(arrays, str(path))
     return arrays

@@ -7,11 +7,11 @@ resumed), then writes ``NAME.md`` from the experiment's ``report`` and ``NAME_cu
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fastweights_np.files import read_jsonl
 from fastweights_np.tasks.options import Option
 
 
@@ -54,8 +54,7 @@ class Experiment:
 
 def first_below(metrics_path: Path, key: str, threshold: float) -> dict | None:
     """The first evaluation in a metrics log whose ``key`` is <= threshold (None if there is none)."""
-    for line in metrics_path.read_text().splitlines():
-        record = json.loads(line)
+    for record in read_jsonl(metrics_path, "a run's metrics log (one JSON object per line)"):
         if record.get(key) is not None and record[key] <= threshold:
             return record
     return None

@@ -8,19 +8,34 @@ the paper's and one row per run, for :class:`fastweights_np.tasks.experiment.Exp
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from fastweights_np.files import FileFormatError, read_json
 from fastweights_np.tasks.experiment import Experiment, GridRun, first_below
 from fastweights_np.tasks.options import DISPLAY_NAMES, Option, positive_int
+
+FINAL_EXPECTED = "the final.json of a finished 'fastweights-np train' run"
+RUN_EXPECTED = "the run.json of a 'fastweights-np train' run"
 
 
 def run_name(model: str, hidden: int, seed: int, letter: str = "R") -> str:
     """The directory of one run, e.g. "fw-R20-s0"."""
     return f"{model}-{letter}{hidden}-s{seed}"
+
+
+def read_record(path: Path, expected: str, keys: tuple[str, ...]) -> dict:
+    """The JSON object in ``path`` (:func:`fastweights_np.files.read_json`) with every key of ``keys``;
+    FileFormatError naming the file, what it lacks and ``expected`` otherwise."""
+    record = read_json(path, expected)
+    if not isinstance(record, dict):
+        raise FileFormatError(f"{path} holds no JSON object; expected {expected}")
+    missing = [key for key in keys if key not in record]
+    if missing:
+        raise FileFormatError(f"{path} has no {', '.join(map(repr, missing))}; expected {expected}")
+    return record
 
 
 @dataclass(frozen=True)
@@ -62,7 +77,7 @@ class PaperTable:
                 for seed in seeds:
                     final = out / self.name(core, hidden, seed) / "final.json"
                     if final.exists():
-                        errors.append(json.loads(final.read_text())["test_error"])
+                        errors.append(read_record(final, FINAL_EXPECTED, ("test_error",))["test_error"])
                 results[(core, hidden)] = errors
         return results
 
@@ -106,9 +121,10 @@ class PaperTable:
                     run_dir = out / self.name(core, hidden, seed)
                     if not (run_dir / "final.json").exists():
                         continue
-                    final = json.loads((run_dir / "final.json").read_text())
+                    final = read_record(run_dir / "final.json", FINAL_EXPECTED,
+                                        ("test_error", "best_step", "elapsed_s"))
                     hit = first_below(run_dir / "metrics.jsonl", "val_error", self.threshold)
-                    info = json.loads((run_dir / "run.json").read_text())
+                    info = read_record(run_dir / "run.json", RUN_EXPECTED, ("options", "model"))
                     backend = (info["options"].get("backend")
                                or info["model"].get("core_options", {}).get("backend", "numpy"))
                     lines.append(
@@ -123,7 +139,7 @@ class PaperTable:
         """The table beside the paper's, then one row per finished run."""
         cores, sizes, seeds = options["cores"], options["sizes"], options["seeds"]
         first = out / self.name(cores[0], sizes[0], seeds[0]) / "run.json"
-        test_size = json.loads(first.read_text())["data"]["sizes"]["test"] if first.exists() else 0
+        test_size = read_record(first, RUN_EXPECTED, ("data",))["data"]["sizes"]["test"] if first.exists() else 0
         text = self.table_markdown(self.collect(out, cores, sizes, seeds), cores, sizes, options["steps"], seeds,
                                    test_size, options["extra"])
         jobs = options["jobs"]

@@ -3,7 +3,7 @@
 Arrays: ``params.<name>``, ``best.<name>`` (the parameters with the best validation error so far),
 ``adam.m.<name>``, ``adam.v.<name>``; and ``__state__``, a JSON object with the step, Adam's step
 and hyperparameters, the best validation error and its step, the training-loss accumulator and
-the elapsed time. No pickles.
+the elapsed time, and the step of the last evaluation logged. No pickles.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from fastweights_np.atomic import atomic_save_npz
+from fastweights_np.files import FileFormatError, read_npz
 from fastweights_np.optim.adam import AdamConfig, AdamState
 
 CHECKPOINT_FORMAT = "fastweights_np.checkpoint/1"
@@ -36,6 +37,12 @@ class RunState:
     loss_sum: float = 0.0  # training loss summed since the last evaluation
     loss_count: int = 0
     elapsed_s: float = 0.0
+    last_eval_step: int = -1  # the step of the last evaluation logged (-1: none yet)
+
+
+def checkpoint_path(run_dir: str | os.PathLike) -> Path:
+    """Where a run directory keeps its checkpoint."""
+    return Path(run_dir) / "checkpoint.npz"
 
 
 def save_checkpoint(path: str | os.PathLike, state: RunState) -> Path:
@@ -54,34 +61,40 @@ def save_checkpoint(path: str | os.PathLike, state: RunState) -> Path:
         "loss_sum": state.loss_sum,
         "loss_count": state.loss_count,
         "elapsed_s": state.elapsed_s,
+        "last_eval_step": state.last_eval_step,
     }
     arrays["__state__"] = np.array(json.dumps(meta))
     return atomic_save_npz(path, arrays)
 
 
 def load_checkpoint(path: str | os.PathLike) -> RunState:
-    with np.load(path, allow_pickle=False) as f:
-        if "__state__" not in f.files:
-            raise ValueError(f"{path} is not a {CHECKPOINT_FORMAT} file (no __state__)")
+    """Read a checkpoint written by :func:`save_checkpoint`; FileFormatError
+    (fastweights_np.files) naming the file for a missing, damaged or foreign one."""
+    expected = f"a {CHECKPOINT_FORMAT} file written by 'fastweights-np train'"
+    f = read_npz(path, expected)
+    try:
         meta = json.loads(str(f["__state__"]))
         if meta.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"{path} is not a {CHECKPOINT_FORMAT} file (format: {meta.get('format')})")
+            raise FileFormatError(f"{path} has format {meta.get('format')!r}; expected {expected}")
 
         def group(prefix: str) -> dict[str, np.ndarray]:
-            return {k[len(prefix) :]: f[k] for k in f.files if k.startswith(prefix)}
+            return {k[len(prefix) :]: f[k] for k in f if k.startswith(prefix)}
 
-        params, best = group("params."), group("best.")
-        m, v = group("adam.m."), group("adam.v.")
-    return RunState(
-        step=int(meta["step"]),
-        params=params,
-        adam=AdamState(int(meta["adam_step"]), m, v),
-        adam_config=AdamConfig(**meta["adam_config"]),
-        best_params=best,
-        best_val_error=float(meta["best_val_error"]),
-        best_val_loss=float(meta["best_val_loss"]),
-        best_step=int(meta["best_step"]),
-        loss_sum=float(meta["loss_sum"]),
-        loss_count=int(meta["loss_count"]),
-        elapsed_s=float(meta["elapsed_s"]),
-    )
+        return RunState(
+            step=int(meta["step"]),
+            params=group("params."),
+            adam=AdamState(int(meta["adam_step"]), group("adam.m."), group("adam.v.")),
+            adam_config=AdamConfig(**meta["adam_config"]),
+            best_params=group("best."),
+            best_val_error=float(meta["best_val_error"]),
+            best_val_loss=float(meta["best_val_loss"]),
+            best_step=int(meta["best_step"]),
+            loss_sum=float(meta["loss_sum"]),
+            loss_count=int(meta["loss_count"]),
+            elapsed_s=float(meta["elapsed_s"]),
+            # checkpoints written before this field were all written right after an evaluation,
+            # but for a Ctrl-C's: those resume without re-evaluating, as they did then
+            last_eval_step=int(meta.get("last_eval_step", meta["step"])),
+        )
+    except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
+        raise FileFormatError(f"{path} lacks the state {exc!s} or holds it damaged; expected {expected}") from None

@@ -18,9 +18,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from fastweights_np.files import FileFormatError
+from fastweights_np.finite import NonFiniteError, check_gradients
 from fastweights_np.optim.adam import AdamConfig, adam_init, adam_step
 from fastweights_np.optim.schedule import SCHEDULES, learning_rate
-from fastweights_np.train.checkpoint import RunState, load_checkpoint, save_checkpoint
+from fastweights_np.train.checkpoint import RunState, checkpoint_path, load_checkpoint, save_checkpoint
 from fastweights_np.train.clip import clip_by_global_norm
 from fastweights_np.train.options import SUPERVISED_OPTIONS
 from fastweights_np.train.progress import Progress
@@ -126,22 +128,36 @@ def train(
     run_info : JSON-able description of the run, written to run.json with "train": asdict(cfg);
         a resume must match it
     resume : continue from run_dir/checkpoint.npz, drawing exactly the batches and producing
-        exactly the parameters an uninterrupted run would
+        exactly the parameters and the metrics log an uninterrupted run would (timings aside);
+        a run directory with run.json and no checkpoint yet (killed before its first one) starts
+        from step 0
     progress : show a tqdm progress bar with loss, validation error and throughput
 
     Returns
     -------
     TrainResult; status "interrupted" after Ctrl-C, with the checkpoint saved
+
+    Raises
+    ------
+    NonFiniteError : a non-finite loss or gradient (the step is not applied; the last checkpoint
+        on disk is kept and named in the message)
     """
     run_dir = None if run_dir is None else Path(run_dir)
     info = dict(run_info or {}, train=asdict(cfg))
+    hp = AdamConfig(lr=cfg.lr)
+    state, saved_step = None, None
     if run_dir is not None:
         prepare_run_dir(run_dir, info, resume)
-    hp = AdamConfig(lr=cfg.lr)
-    if resume:
-        state = load_checkpoint(run_dir / "checkpoint.npz")
-        truncate_metrics(run_dir / "metrics.jsonl", state.step)
-    else:
+        if resume and checkpoint_path(run_dir).exists():
+            try:
+                state = load_checkpoint(checkpoint_path(run_dir))
+            except FileFormatError as exc:
+                raise FileFormatError(f"cannot resume: {exc}. Delete it and --resume starts the run again from "
+                                      "step 0") from None
+            saved_step = state.step  # the step of the checkpoint on disk
+        if resume:  # the log as it was when the checkpoint was written (or empty: from the start)
+            truncate_metrics(run_dir / "metrics.jsonl", -1 if state is None else state.last_eval_step)
+    if state is None:
         params = model.init_params(cfg.seed)
         state = RunState(0, params, adam_init(params), hp, best_params=params)
 
@@ -171,35 +187,34 @@ def train(
         better = (val["error"], val["loss"]) < (state.best_val_error, state.best_val_loss)
         best = {"best_params": state.params, "best_val_error": val["error"], "best_val_loss": val["loss"],
                 "best_step": state.step} if better else {}
-        return replace(state, loss_sum=0.0, loss_count=0, **best)
+        return replace(state, loss_sum=0.0, loss_count=0, last_eval_step=state.step, **best)
+
+    def save(state: RunState) -> None:
+        save_checkpoint(checkpoint_path(run_dir), replace(state, elapsed_s=time.perf_counter() - started))
 
     status = "finished"
     try:
-        if state.step == 0:
-            state = evaluate_now(state)
-        while state.step < cfg.steps:
-            x, y = batches(cfg.seed, state.step)
-            loss, grads = model.loss_and_grad(state.params, x, y)
-            if not math.isfinite(loss):
-                raise FloatingPointError(
-                    f"training loss is {loss} at step {state.step + 1}; try clipping or a lower learning rate"
-                )
-            grads, _ = clip_by_global_norm(grads, cfg.clip_norm)
-            lr = learning_rate(cfg.lr, state.step + 1, cfg.steps, cfg.lr_schedule)
-            params, adam = adam_step(state.params, grads, state.adam, replace(hp, lr=lr))
-            state = replace(state, step=state.step + 1, params=params, adam=adam,
-                            loss_sum=state.loss_sum + loss, loss_count=state.loss_count + 1)
+        while True:
+            # Evaluate, then checkpoint, at the steps they are due (step 0 included, so that a
+            # run killed at any moment has a checkpoint); a resumed run skips what its
+            # checkpoint already holds, so its log equals an uninterrupted one.
+            if (state.step % cfg.eval_every == 0 or state.step == cfg.steps) and state.last_eval_step != state.step:
+                state = evaluate_now(state)
+            if run_dir is not None and saved_step != state.step and (
+                state.step % cfg.checkpoint_every == 0 or state.step == cfg.steps
+            ):
+                save(state)
+                saved_step = state.step
+            if state.step >= cfg.steps:
+                break
+            state = _update(model, batches, cfg, hp, state, run_dir, saved_step)
             if state.step % 50 == 0 and state.loss_count:  # the mean training loss since the last evaluation
                 bar.show(loss=f"{state.loss_sum / state.loss_count:.4f}", val_err=shown["val_err"])
             bar.update(1)
-            if state.step % cfg.eval_every == 0 or state.step == cfg.steps:
-                state = evaluate_now(state)
-            if run_dir is not None and (state.step % cfg.checkpoint_every == 0 or state.step == cfg.steps):
-                save_checkpoint(run_dir / "checkpoint.npz", replace(state, elapsed_s=time.perf_counter() - started))
     except KeyboardInterrupt:
         status = "interrupted"
         if run_dir is not None:
-            save_checkpoint(run_dir / "checkpoint.npz", replace(state, elapsed_s=time.perf_counter() - started))
+            save(state)
     finally:
         bar.close()
 
@@ -219,6 +234,29 @@ def train(
 
 
 # ------------------------------------------------------------------ the trainer kind's record
+def _update(model: Trainable, batches: Batches, cfg: TrainConfig, hp: AdamConfig, state: RunState,
+            run_dir: Path | None, saved_step: int | None) -> RunState:
+    """One Adam update: batch number ``state.step``, its loss and gradient (checked finite), clipping,
+    the step's learning rate. NonFiniteError naming the step and the checkpoint that is kept."""
+    x, y = batches(cfg.seed, state.step)
+    where = f"training step {state.step + 1}"
+    kept = ("" if run_dir is None or saved_step is None
+            else f"; {checkpoint_path(run_dir)} keeps the last good state (step {saved_step})")
+    try:
+        loss, grads = model.loss_and_grad(state.params, x, y)
+        if not math.isfinite(loss):
+            raise NonFiniteError(f"the training loss is {loss} at {where}; try gradient clipping (--clip) or a "
+                                 "lower learning rate")
+        check_gradients(grads, where)
+    except NonFiniteError as exc:
+        raise NonFiniteError(f"training stopped: {exc}{kept}") from None
+    grads, _ = clip_by_global_norm(grads, cfg.clip_norm)
+    lr = learning_rate(cfg.lr, state.step + 1, cfg.steps, cfg.lr_schedule)
+    params, adam = adam_step(state.params, grads, state.adam, replace(hp, lr=lr))
+    return replace(state, step=state.step + 1, params=params, adam=adam,
+                   loss_sum=state.loss_sum + loss, loss_count=state.loss_count + 1)
+
+
 def train_task(task: Any, run: Any, cfg: TrainConfig, run_dir: Path | None = None, **kwargs) -> TrainResult:
     """:func:`train` on what a task built (a SupervisedRun) with the task's metric."""
     return train(run.model, run.batches, task.metric, run.splits, cfg, run_dir, **kwargs)

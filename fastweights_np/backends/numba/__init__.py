@@ -7,7 +7,10 @@ backend="numba")`` / ``hidden_states(..., backend="numba")`` for the canonical m
 (:func:`model_loss_and_grad`, one fused kernel). They return what the NumPy reference returns
 (tests/test_numba_backend.py and tests/test_numba_baselines.py hold them equal). The fast-weights
 core is the paper's model only (``fast_weight_timing="paper"``, ``activation="relu"``); the other
-variants run on the reference. Modules:
+variants run on the reference. The kernels do not look for inf or NaN: ``get_core`` checks the
+records of :func:`core` and ``loss_and_grad`` the fused kernel's results
+(``fastweights_np.finite.NonFiniteError``, located by a replay on the reference on failure);
+dλ and dη are NumPy scalars of the config's dtype. Modules:
 
 - ``activation``: f(LN(v)) and its backward for one example, and the W h products
 - ``matrix``: one example's forward and BPTT; ``attention``: one time step of a chunk's
@@ -59,7 +62,8 @@ CORES = tuple(CORE_FUNCTIONS)
 def core(reference: Core) -> Core:
     """The reference core record ``reference`` computed by the Numba kernels (the backend
     interface of :mod:`fastweights_np.backends`): same signatures and results; the caches are
-    this backend's own. ValueError for a core without kernels (the A-LSTM)."""
+    this backend's own; unchecked (``fastweights_np.backends.get_core`` adds the non-finite
+    checks). ValueError for a core without kernels (the A-LSTM)."""
     if reference.name not in CORE_FUNCTIONS:
         raise ValueError(f"backend {BACKEND!r} has the cores {CORES}, not {reference.name!r}: use backend 'numpy'")
     forward, backward = CORE_FUNCTIONS[reference.name]

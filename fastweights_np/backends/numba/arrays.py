@@ -51,7 +51,9 @@ def chunk_gradient_arrays(memory: Workspace | Fresh, n: int, H: int, dtype: np.d
 
 
 def summed_chunk_gradients(grads: ChunkGrads) -> dict:
-    """W, g, beta (new arrays), decay and fast_lr (floats): the chunks' shares added up."""
+    """W, g, beta (new arrays), decay and fast_lr (Python floats, summed in float64): the chunks'
+    shares added up. The fast-weights entry points round dλ and dη to the model's dtype last
+    (``cores.fast_weights.sequence.scalar_grads``), after adding the final memory's share."""
     dW, dg, dbeta, dscalars = grads
     return {
         "W": dW.sum(axis=0),

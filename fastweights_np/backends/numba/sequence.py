@@ -42,7 +42,7 @@ from fastweights_np.backends.numba.workspace import FRESH, Fresh, Workspace, thr
 from fastweights_np.cores.fast_weights.config import FastWeightsConfig
 from fastweights_np.cores.fast_weights.memory import attention_memory_backward, attention_memory_forward
 from fastweights_np.cores.fast_weights.params import param_shapes
-from fastweights_np.cores.fast_weights.sequence import CORE_PARAM_NAMES, FastWeightsState, check_state
+from fastweights_np.cores.fast_weights.sequence import CORE_PARAM_NAMES, FastWeightsState, check_state, scalar_grads
 from fastweights_np.validation import check_float_array, check_params
 
 BACKEND = "numba"
@@ -209,6 +209,7 @@ def core_backward(
     grads["fast_lr"] += memory_scalars[1]
     dx, grads["C"], grads["b"] = drive_backward(ddrive, inputs, need_dx)
     dstate0 = None if A0 is None else FastWeightsState(dpast[:, 0], dA)
+    grads = scalar_grads(grads, grads["W"])
     return {name: grads[name] for name in (*CORE_PARAM_NAMES, "decay", "fast_lr")}, dx, dstate0
 
 
@@ -295,4 +296,5 @@ def model_loss_and_grad(
         _, dC, db = drive_backward(drive, inputs, need_dx=False)  # drive now holds dz_t
     grads = summed_chunk_gradients(chunk_grads)
     grads.update(C=dC, b=db, V=dreadout.V.sum(axis=0), c=dreadout.c.sum(axis=0))
+    grads = scalar_grads(grads, grads["W"])
     return float(loss), {name: grads[name] for name in (*CORE_PARAM_NAMES, "V", "c", "decay", "fast_lr")}

@@ -69,12 +69,29 @@ def _check_cache(cache: object) -> SequenceCache:
     return cache
 
 
+SCALAR_GRAD_NAMES = ("decay", "fast_lr")
+
+
 def zero_grads(params: dict[str, np.ndarray]) -> dict:
-    """Zero gradients for the core parameters, plus 0.0 for decay and fast_lr."""
+    """Zero gradients for the core parameters, plus 0.0 for decay and fast_lr (Python floats
+    while the steps add up their parts; :func:`scalar_grads` gives them the arrays' dtype at the end)."""
     xp = namespace(*(params[name] for name in CORE_PARAM_NAMES))
     grads: dict = {name: xp.zeros_like(params[name]) for name in CORE_PARAM_NAMES}
     grads["decay"] = 0.0
     grads["fast_lr"] = 0.0
+    return grads
+
+
+def scalar_grads(grads: dict, like) -> dict:
+    """``grads`` with dL/dλ ("decay") and dL/dη ("fast_lr") as NumPy scalars of the dtype of the
+    array ``like`` (np.float32 or np.float64, whatever its namespace), in place; returns it.
+
+    They are summed as Python floats (float64) over the steps and rounded once, here: a float32
+    model's gradients are all float32, a float64 model's all float64, and ``float(g)`` works.
+    """
+    dtype = np.dtype(str(like.dtype).rpartition(".")[2])  # CuPy's dtypes are NumPy's; array-api-strict's by name
+    for name in SCALAR_GRAD_NAMES:
+        grads[name] = dtype.type(grads[name])
     return grads
 
 
@@ -196,14 +213,17 @@ def sequence_backward(dout: tuple, cache: tuple) -> tuple[dict, object, FastWeig
 
     Returns
     -------
-    grads : {"W", "C", "b", "g", "beta"} arrays and {"decay", "fast_lr"} floats
+    grads : {"W", "C", "b", "g", "beta"} arrays and {"decay", "fast_lr"} NumPy scalars
+        (dL/dλ, dL/dη), all of the parameters' dtype
     dx : (B, T, I), the gradient with respect to the inputs
     dstate0 : (dh_0, dA_0), or None when the forward started from zeros
     """
     cache = _check_cache(cache)
     if cache.form == "matrix":
-        return recurrence.sequence_backward(dout, cache.rest)
-    return _attention_backward(dout, cache)
+        grads, dx, dstate0 = recurrence.sequence_backward(dout, cache.rest)
+    else:
+        grads, dx, dstate0 = _attention_backward(dout, cache)
+    return scalar_grads(grads, grads["W"]), dx, dstate0
 
 
 def _attention_backward(dout: tuple, cache: SequenceCache) -> tuple[dict, object, FastWeightsState | None]:

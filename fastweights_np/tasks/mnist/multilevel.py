@@ -46,6 +46,7 @@ from fastweights_np.cores.fast_weights.memory import (
 )
 from fastweights_np.cores.fast_weights.params import init_core_params, used_params
 from fastweights_np.cores.fast_weights.params import param_shapes as fw_param_shapes
+from fastweights_np.cores.fast_weights.sequence import scalar_grads
 from fastweights_np.cores.fast_weights.step import boundary_backward, boundary_forward
 from fastweights_np.ops import activation_backward, activation_forward, affine_backward, affine_forward
 from fastweights_np.tasks.mnist.glimpses import STEP_KINDS
@@ -202,7 +203,7 @@ def integrate_step_backward(dh, cache: tuple) -> tuple:
 # -------------------------------------------------------------------------- the sequence
 def multilevel_forward(
     params: Params, x, cfg: FastWeightsConfig, integration: str = "reading",
-    schedule: tuple[str, ...] = STEP_KINDS,
+    schedule: tuple[str, ...] = STEP_KINDS, *, decay: float | None = None, fast_lr: float | None = None,
 ) -> tuple[Any, tuple]:
     """h_T of the multi-level recurrence over the glimpse sequence ``x``.
 
@@ -213,6 +214,8 @@ def multilevel_forward(
     cfg : λ = cfg.decay, η = cfg.fast_lr, S = cfg.inner_steps, the form and LN options
     integration : "reading" or "literal" (module docstring)
     schedule : the kind of every step, "coarse", "fine" or "integrate" (the paper's 24 by default)
+    decay, fast_lr : override cfg's λ and η without validation, as the core's sequence_forward
+        does (gradient checks differentiate with respect to them at λ = 1)
 
     Returns
     -------
@@ -223,6 +226,8 @@ def multilevel_forward(
     if x.ndim != 3 or x.shape[1] != len(schedule):
         raise ValueError(f"x must have shape (B, {len(schedule)}, I) for a schedule of {len(schedule)} steps, "
                          f"got {x.shape}")
+    lam = cfg.decay if decay is None else decay
+    eta = cfg.fast_lr if fast_lr is None else fast_lr
     drive, drive_cache = affine_forward(x, params["C"], params["b"])  # d_t = C x_t + b, (B, T, H)
     B = x.shape[0]
     h = np.zeros((B, cfg.hidden_size), drive.dtype)
@@ -231,14 +236,14 @@ def multilevel_forward(
     for t, kind in enumerate(schedule):
         if kind == "coarse":
             h_c, slow_cache = slow_step_forward(h, drive[:, t], params, cfg)
-            memory, store_cache = store_forward(memory, h_c, cfg.decay, cfg.fast_lr, cfg)
+            memory, store_cache = store_forward(memory, h_c, lam, eta, cfg)
             h = np.zeros_like(h_c)  # wipe
             steps.append((slow_cache, store_cache))
         elif kind == "fine":
             h, slow_cache = slow_step_forward(h, drive[:, t], params, cfg)
             steps.append(slow_cache)
         elif kind == "integrate":
-            h, integrate_cache = integrate_step_forward(h, drive[:, t], memory, params, cfg.decay, cfg.fast_lr,
+            h, integrate_cache = integrate_step_forward(h, drive[:, t], memory, params, lam, eta,
                                                         cfg, integration)
             steps.append(integrate_cache)
         else:
@@ -256,8 +261,8 @@ def multilevel_backward(dh_T, cache: tuple) -> tuple[dict, Any]:
 
     Returns
     -------
-    grads : {"W", "W_int", "C", "b", "g", "beta", "decay", "fast_lr"} (g and beta zero where no
-        layer norm is used)
+    grads : {"W", "W_int", "C", "b", "g", "beta"} arrays (g and beta zero where no layer norm is
+        used) and {"decay", "fast_lr"} NumPy scalars, all of dh_T's dtype
     dx : (B, T, I)
     """
     schedule, steps, drive_cache, memory_shape = cache
@@ -292,7 +297,7 @@ def multilevel_backward(dh_T, cache: tuple) -> tuple[dict, Any]:
             add(step_grads)
     dx, dC, db = affine_backward(ddrive, drive_cache)
     grads.update(C=dC, b=db)
-    return grads, dx
+    return scalar_grads(grads, dh_T), dx
 
 
 
