@@ -9,16 +9,26 @@ from pathlib import Path
 import numpy as np
 
 
+def umask() -> int:
+    """The process's file-creation mask (read by setting it and setting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: str | os.PathLike, write) -> Path:
     """Call ``write(fileobj)`` on a temporary file beside ``path``, fsync it, rename it over ``path``.
 
     If ``write`` raises (or the process is interrupted) the temporary file is removed and any
-    existing ``path`` is left untouched.
+    existing ``path`` is left untouched. The file gets the permissions ``open`` would give it
+    (0o666 less the umask: 0644 under the usual umask 022), not the temporary file's 0600.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o666 & ~umask())
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()

@@ -249,7 +249,7 @@ def test_ctrl_c_saves_and_exits_cleanly(tmp_path):
     import time
 
     run = tmp_path / "run"
-    args = [sys.executable, "-m", "fastweights_np", "train", "assoc", "--hidden", "8", "--steps", "100000",
+    args = [sys.executable, "-m", "fastweights_np", "train", "assoc", "--hidden", "8", "--steps", "5000",
             "--eval-every", "50", "--train-size", "300", "--val-size", "100", "--test-size", "100",
             "--out", str(run), "--no-progress"]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -264,10 +264,10 @@ def test_ctrl_c_saves_and_exits_cleanly(tmp_path):
     state = load_checkpoint(run / "checkpoint.npz")
     assert state.step >= 50
     resume = [sys.executable, "-m", "fastweights_np", "train", "assoc", "--out", str(run), "--resume",
-              "--steps", str(state.step + 10), "--no-progress"]
-    done = subprocess.run(resume, capture_output=True, text=True, timeout=120)
+              "--steps", "5010", "--no-progress"]  # a resume may raise the budget
+    done = subprocess.run(resume, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert json.loads((run / "final.json").read_text())["step"] == state.step + 10
+    assert json.loads((run / "final.json").read_text())["step"] == 5010
 
 
 def test_the_supervised_trainer_reads_batches_of_seed_and_step(tmp_path):

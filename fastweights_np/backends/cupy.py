@@ -8,9 +8,14 @@ runs the whole reference model there (:func:`run_reference`). Code that keeps it
 GPU calls the reference's functions (``sequence_forward``, ``loss_forward``/``loss_backward``,
 ...) with CuPy arrays directly: the namespace is taken from the inputs. See docs/cupy.md.
 
-Results are checked one floor up, after they reach the host: ``get_core`` wraps :func:`core`'s
-record (``fastweights_np.backends.checked_core``) and ``loss_and_grad`` checks the loss and the
-gradients (``fastweights_np.models.canonical``); a non-finite value raises
+Without CuPy or a GPU, ``get_core(name, "cupy")`` (:func:`core`) and every ``backend="cupy"``
+call raise :class:`fastweights_np.backends.BackendUnavailableError` with the reason
+(:func:`cupy_status`); nothing falls back to NumPy.
+
+Inputs and results are checked one floor up, on the host: ``get_core`` wraps :func:`core`'s
+record (``fastweights_np.backends.checked_core``: the inputs before they move, the results
+after they come back) and ``loss_and_grad`` checks its inputs, the loss and the gradients
+(``fastweights_np.models.canonical``); a non-finite value raises
 ``fastweights_np.finite.NonFiniteError``, located in the GPU-side reference cache (the inner step
 s) or, for ``loss_and_grad``, by replaying the reference on NumPy.
 """
@@ -23,14 +28,11 @@ from types import ModuleType
 from typing import Any
 
 from fastweights_np.array_namespace import run_in_namespace, to_namespace, to_numpy
+from fastweights_np.backends import BackendUnavailableError
 from fastweights_np.cores.registry import Core
 
 BACKEND = "cupy"
 CORES = ("fw",)  # the cores whose reference code is namespace-generic
-
-
-class BackendUnavailableError(ValueError):
-    """The configured backend cannot run here; the message says why."""
 
 
 def cupy_status() -> tuple[bool, str]:
@@ -62,7 +64,8 @@ def cupy_status() -> tuple[bool, str]:
 
 def cupy_namespace() -> ModuleType:
     """The array namespace of CuPy arrays (``array_api_compat.cupy``); raises
-    :class:`BackendUnavailableError` with the reason when CuPy or a GPU is missing."""
+    :class:`BackendUnavailableError` (``fastweights_np.backends``) with the reason when CuPy
+    or a GPU is missing."""
     usable, reason = cupy_status()
     if not usable:
         raise BackendUnavailableError(f"backend='cupy' cannot run here: {reason}")
@@ -81,20 +84,28 @@ run_reference = run_on_cupy  # the backend interface's name (fastweights_np.back
 
 def core(reference: Core) -> Core:
     """The reference core ``reference`` run on the GPU: NumPy in and out, caches on the GPU
-    (unchecked: ``fastweights_np.backends.get_core`` adds the non-finite checks).
+    (unchecked: ``fastweights_np.backends.get_core`` adds the input and non-finite checks).
 
-    ValueError for a core whose reference code is not namespace-generic (the baselines)."""
+    Raises
+    ------
+    ValueError : for a core whose reference code is not namespace-generic (the baselines)
+    BackendUnavailableError : when CuPy or a GPU is missing (:func:`cupy_status` says why),
+        here, when the core is asked for, rather than at its first call: a model or a trainer
+        built on it fails before it sets anything up, and nothing runs on NumPy instead
+    """
     if reference.name not in CORES:
         raise ValueError(f"backend 'cupy' has the cores {CORES}, not {reference.name!r}: use backend 'numpy'")
+    xp = cupy_namespace()
 
     def sequence_forward(params, x, cfg, state0=None, **overrides):
-        xp = cupy_namespace()
         out, cache = reference.sequence_forward(*to_namespace((params, x, cfg, state0), xp), **overrides)
         return to_numpy(out), cache
 
     def sequence_backward(dout, cache):
-        return to_numpy(reference.sequence_backward(to_namespace(dout, cupy_namespace()), cache))
+        return to_numpy(reference.sequence_backward(to_namespace(dout, xp), cache))
 
+    sequence_forward.__doc__ = reference.sequence_forward.__doc__  # the same arguments and results
+    sequence_backward.__doc__ = reference.sequence_backward.__doc__
     return dataclasses.replace(
         reference, backend=BACKEND, sequence_forward=sequence_forward, sequence_backward=sequence_backward
     )

@@ -19,8 +19,11 @@ from pathlib import Path
 
 from fastweights_np.atomic import atomic_write_bytes
 from fastweights_np.cli.args import add_options, integer, positive_int
-from fastweights_np.tasks.paper_table import FINAL_EXPECTED, read_record
+from fastweights_np.cli.train import options_of_command
+from fastweights_np.tasks.experiment import GridRun
+from fastweights_np.tasks.paper_table import FINAL_EXPECTED, RUN_EXPECTED, read_record
 from fastweights_np.tasks.registry import experiments
+from fastweights_np.train.run_dir import changed_fields
 
 SINGLE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                         "NUMBA_NUM_THREADS")}
@@ -43,24 +46,44 @@ def add_parser(subparsers) -> None:
         d, quick = experiment.defaults, experiment.quick
         e.add_argument("--seeds", nargs="+", type=integer, default=d["seeds"],
                        help=f"seeds per cell (default {' '.join(map(str, d['seeds']))})")
-        e.add_argument("--steps", type=positive_int, default=d["steps"], help=f"updates per run (default {d['steps']})")
-        e.add_argument("--eval-every", type=positive_int, default=d["eval_every"], help=f"default {d['eval_every']}")
+        e.add_argument("--steps", type=positive_int, help=f"updates per run (default {d['steps']}; "
+                       f"{quick['steps']} with --quick)")
+        e.add_argument("--eval-every", type=positive_int,
+                       help=f"default {d['eval_every']} ({quick['eval_every']} with --quick)")
         e.add_argument("--jobs", type=positive_int, default=os.cpu_count() or 1, help="runs at once (default: cores)")
         e.add_argument("--quick", action="store_true",
-                       help=f"a small budget ({quick['steps']} steps per run) that finishes in minutes")
+                       help=f"a small budget ({quick['steps']} steps per run) that finishes in minutes; "
+                       "--steps and --eval-every, when given, override it")
         e.add_argument("--extra", nargs=argparse.REMAINDER, default=[],
                        help=f"further options for every 'fastweights-np train {task.name}' run (e.g. --lr 3e-3)")
         e.set_defaults(handler=run)
 
 
-def train_command(task: str, run_dir: Path, args: tuple[str, ...], steps: int, eval_every: int,
-                  extra: list[str]) -> list[str]:
-    """The ``fastweights-np train`` command of one run of the grid (a resume when it has a checkpoint)."""
+def train_arguments(g: GridRun, run_dir: Path, steps: int, eval_every: int, extra: list[str]) -> list[str]:
+    """The arguments of ``fastweights-np train TASK`` that start one run of the grid."""
+    return [*g.args, "--steps", str(steps), "--eval-every", str(eval_every), "--out", str(run_dir), "--no-progress",
+            *extra]
+
+
+def train_command(task: str, run_dir: Path, arguments: list[str], steps: int) -> list[str]:
+    """The ``fastweights-np train`` command of one run of the grid: a resume once the directory
+    holds a run (its run.json holds the options; the budget may only go up)."""
     train = [sys.executable, "-m", "fastweights_np", "train", task]
-    if (run_dir / "checkpoint.npz").exists():  # continue an interrupted run (its run.json holds the rest)
+    if (run_dir / "run.json").exists():
         return [*train, "--out", str(run_dir), "--resume", "--steps", str(steps), "--no-progress"]
-    return [*train, *args, "--steps", str(steps), "--eval-every", str(eval_every), "--out", str(run_dir),
-            "--no-progress", *extra]
+    return [*train, *arguments]
+
+
+def reuse_problems(run_dir: Path, requested: dict) -> list[str]:
+    """Why the run already in ``run_dir`` is not the requested one: every option that differs
+    (the budget may be smaller: a resume raises it), as "name: value there, value asked"."""
+    if not (run_dir / "run.json").exists():
+        return []
+    there = read_record(run_dir / "run.json", RUN_EXPECTED, ("options",))["options"]
+    names = [k.removeprefix("options.") for k in changed_fields({"options": there}, {"options": requested}, ("steps",))]
+    if there.get("steps", 0) > requested["steps"]:
+        names.append("steps")
+    return [f"{k}: {there.get(k)!r} there, {requested.get(k)!r} asked" for k in sorted(names)]
 
 
 def _run_one(cmd: list[str], log_path: Path, threads_env: dict) -> int:
@@ -76,12 +99,24 @@ def _finished(run_dir: Path, steps: int) -> bool:
 def run(args: argparse.Namespace) -> int:
     name = args.experiment
     task, experiment = experiments()[name]
-    steps = experiment.quick["steps"] if args.quick else args.steps
-    eval_every = experiment.quick["eval_every"] if args.quick else args.eval_every
+    budget = experiment.quick if args.quick else experiment.defaults
+    steps = budget["steps"] if args.steps is None else args.steps
+    eval_every = budget["eval_every"] if args.eval_every is None else args.eval_every
     options = {o.name: getattr(args, o.name) for o in experiment.options}
     options.update(seeds=args.seeds, steps=steps, eval_every=eval_every, extra=args.extra, jobs=args.jobs)
-    args.out.mkdir(parents=True, exist_ok=True)
     grid = experiment.runs(options)
+    arguments = {g.name: train_arguments(g, args.out / g.name, steps, eval_every, args.extra) for g in grid}
+    # every run's complete options, before anything runs: a bad --extra is an error here
+    requested = {n: options_of_command(task.name, a) for n, a in arguments.items()}
+    options["defaults"] = {g.name: options_of_command(task.name, train_arguments(g, args.out / g.name, steps,
+                                                                                 eval_every, []))
+                           for g in grid}
+    problems = {n: reuse_problems(args.out / n, requested[n]) for n in requested}
+    if any(problems.values()):
+        raise ValueError(f"{args.out} holds runs whose options differ from the ones asked for; they are not reused:\n"
+                         + "\n".join(f"  {n}: {'; '.join(p)}" for n, p in problems.items() if p)
+                         + "\nchoose another --out, or ask for the options they were run with")
+    args.out.mkdir(parents=True, exist_ok=True)
     todo = [g for g in grid if not _finished(args.out / g.name, steps)]
     print(f"{name}: {len(grid)} runs of {steps:,} steps ({len(grid) - len(todo)} already done), "
           f"{args.jobs} at a time, in {args.out}", file=sys.stderr)
@@ -93,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         for g in todo:
             run_dir = args.out / g.name
             run_dir.mkdir(parents=True, exist_ok=True)
-            cmd = train_command(task.name, run_dir, g.args, steps, eval_every, args.extra)
+            cmd = train_command(task.name, run_dir, arguments[g.name], steps)
             futures[pool.submit(_run_one, cmd, args.out / f"{g.name}.log", threads_env)] = g.name
         try:
             for done, future in enumerate(as_completed(futures), 1):

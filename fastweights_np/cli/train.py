@@ -12,7 +12,6 @@ import contextlib
 import shlex
 import signal
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 from fastweights_np.atomic import atomic_write_json
@@ -21,7 +20,7 @@ from fastweights_np.files import read_json
 from fastweights_np.tasks.options import default_options, with_defaults
 from fastweights_np.tasks.registry import TASKS, get_task
 from fastweights_np.tasks.task import Task
-from fastweights_np.train.registry import Trainer, get_trainer
+from fastweights_np.train.registry import get_trainer
 from fastweights_np.train.run_dir import RUN_JSON, check_run_dir
 
 
@@ -36,17 +35,38 @@ def add_parser(subparsers) -> None:
     )
     tasks = p.add_subparsers(dest="task", metavar="TASK", required=True)
     for task in TASKS.values():
-        trainer = get_trainer(task.trainer)
-        t = tasks.add_parser(task.name, help=task.help, description=task.description)
-        t.add_argument("--out", required=True, type=Path, help="run directory")
-        t.add_argument("--resume", action="store_true",
-                       help=f"continue the run in --out (only {', '.join('--' + k for k in trainer.resumable)} "
-                       "may change)")
-        add_options(t.add_argument_group("task options"), task.options)
-        add_options(t.add_argument_group("model options"), task.model_options)
-        add_options(t.add_argument_group(f"trainer options ({trainer.name})"), trainer.options, task.trainer_defaults)
-        t.add_argument("--no-progress", action="store_true", help="no progress bar")
-        t.set_defaults(handler=run)
+        add_task_arguments(tasks.add_parser(task.name, help=task.help, description=task.description), task)
+
+
+def add_task_arguments(t: argparse.ArgumentParser, task: Task) -> None:
+    """The arguments of ``fastweights-np train TASK``."""
+    trainer = get_trainer(task.trainer)
+    t.add_argument("--out", required=True, type=Path, help="run directory")
+    t.add_argument("--resume", action="store_true",
+                   help=f"continue the run in --out (only {', '.join('--' + k for k in trainer.resumable)} "
+                   "may change, upwards)")
+    add_options(t.add_argument_group("task options"), task.options)
+    add_options(t.add_argument_group("model options"), task.model_options)
+    add_options(t.add_argument_group(f"trainer options ({trainer.name})"), trainer.options, task.trainer_defaults)
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.set_defaults(handler=run, task=task.name)
+
+
+def options_of_command(task_name: str, argv: list[str]) -> dict:
+    """The complete options a ``fastweights-np train TASK ARGV`` run (not a resume) would have.
+
+    ValueError with argparse's message for arguments that are not the task's options.
+    """
+    task = get_task(task_name)
+    parser = argparse.ArgumentParser(prog=f"fastweights-np train {task.name}", exit_on_error=False, add_help=False)
+    add_task_arguments(parser, task)
+    try:
+        args, unknown = parser.parse_known_args(argv)
+    except (argparse.ArgumentError, SystemExit) as exc:
+        raise ValueError(f"'fastweights-np train {task.name} {' '.join(argv)}': {exc}") from None
+    if unknown:
+        raise ValueError(f"'fastweights-np train {task.name}' has no option {' '.join(unknown)}")
+    return resolve_options(args)
 
 
 def declared_options(task: Task) -> tuple:
@@ -79,19 +99,8 @@ def resolve_options(args: argparse.Namespace) -> dict:
     changed = sorted(k for k, v in given.items() if k not in trainer.resumable and v != options.get(k))
     if changed:
         raise ValueError(f"cannot change {', '.join('--' + k.replace('_', '-') for k in changed)} of an existing run")
-    extended = {k: v for k, v in given.items() if k in trainer.resumable and v != options.get(k)}
-    if extended:
-        options = dict(options, **extended)
-        _rewrite_run_json(args.out, trainer, options)
-    return options
-
-
-def _rewrite_run_json(run_dir: Path, trainer: Trainer, options: dict) -> None:
-    """A resume that extends --steps records the new budget in run.json."""
-    info = read_json(run_dir / "run.json", RUN_JSON)
-    info["options"] = options
-    info["train"] = asdict(trainer.config(options))
-    atomic_write_json(run_dir / "run.json", info)
+    # the budget (the trainer checks that it only goes up, and records it once the checkpoint is checked)
+    return dict(options, **{k: v for k, v in given.items() if k in trainer.resumable})
 
 
 def build_run(task_name: str, options: dict):
@@ -140,5 +149,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"interrupted at step {result.step}; checkpoint saved. Continue with:\n"
               f"  fastweights-np train {task.name} --out {shlex.quote(str(args.out))} --resume", file=sys.stderr)
         return 130
+    if result.status == "unchanged":
+        print(f"{args.out} had finished with this budget already; nothing was changed", file=sys.stderr)
     print(trainer.report(result))
     return 0

@@ -14,6 +14,9 @@ A :class:`Core` record holds, for one core:
     sequence_forward(params, x, cfg, state0=None) -> ((hs (B, T, H), state_T), cache)
     sequence_backward((dhs, dstate_T or None), cache) -> (grads, dx (B, T, I), dstate0 or None)
     state_class, zero_state(cfg, batch, dtype)   the carried state, a NamedTuple with h first
+    check_inputs(params, x, cfg, state0), check_dout(dout, cfg, batch, steps)
+                                      what sequence_forward / sequence_backward take, checked
+                                      (the checked records of ``backends.get_core`` call them)
     param_count(cfg)                  the number of slow parameters that affect the output
     backend                           which code computes it: "numpy" here (the reference)
 
@@ -109,9 +112,13 @@ class Core:
     def check_inputs(
         self, params: object, x: object, cfg: object, state0: object = None
     ) -> tuple[np.ndarray, NamedTuple | None]:
-        """Check cfg, the core's params, x (B, T, I) and an optional state0 together.
+        """Check what ``sequence_forward`` takes: cfg, the core's params, x (B, T, I) and an
+        optional state0 together.
 
-        Returns x and state0 in cfg's dtype. The dtype rule
+        params must hold exactly the core's keys (``param_shapes(cfg)``), x must have B, T >= 1
+        and I = ``cfg.input_size``, state0 the shapes of ``zero_state(cfg, B)`` (a ``state_class``
+        or a plain tuple of its arrays). Returns x and state0 (as ``state_class``) in cfg's dtype.
+        The dtype rule
         (:func:`fastweights_np.validation.check_float_array`): x and state0 of the other float
         dtype (float64 for a float32 config, float32 for float64) are converted to cfg's dtype,
         a copy; integer, complex and bool arrays are refused (TypeError), and so are non-finite
@@ -124,6 +131,30 @@ class Core:
         if state0 is not None:
             state0 = self.check_state("state0", state0, x.shape[0], cfg)
         return x, state0
+
+    def check_dout(
+        self, dout: object, cfg: Any, batch: int, steps: int
+    ) -> tuple[np.ndarray, NamedTuple | None]:
+        """Check what ``sequence_backward`` takes besides the cache, for a forward over ``batch``
+        sequences of ``steps`` steps at ``cfg``: dout = (dhs, dstate).
+
+        dhs must be (B, T, H) (the shape of the forward's hs), dstate None or the final state's
+        gradient with the shapes of ``zero_state(cfg, B)``: a ``state_class`` or a plain tuple
+        of its arrays. Returns (dhs, dstate as ``state_class`` or None) in cfg's dtype, by the
+        rule of :meth:`check_inputs` (the other float dtype converted; integer, complex and bool
+        arrays and non-finite values refused). Errors name the argument, what was expected and
+        what was given.
+        """
+        if not isinstance(dout, tuple) or len(dout) != 2:
+            raise TypeError(
+                f"dout must be a pair (dhs, dstate or None), got {type(dout).__name__}"
+                + (f" of length {len(dout)}" if isinstance(dout, tuple) else "")
+            )
+        dhs, dstate = dout
+        dhs = check_float_array("dhs", dhs, (batch, steps, cfg.hidden_size), cfg.np_dtype)
+        if dstate is not None:
+            dstate = self.check_state("dstate", dstate, batch, cfg)
+        return dhs, dstate
 
 
 def _core(

@@ -82,11 +82,12 @@ class PaperTable:
         return results
 
     def table_markdown(
-        self, results: dict, cores: list[str], sizes: list[int], steps: int, seeds: list[int], test_size: int,
-        extra: list[str] | tuple = (),
+        self, results: dict, cores: list[str], sizes: list[int], budget: str, seeds: list[int], test_size: int,
+        extra: str = "",
     ) -> str:
         """Our test error (mean over seeds, and the range when there are several) beside the
-        paper's; ``extra`` are the further ``train`` options every run had (named in the note)."""
+        paper's; ``budget`` names the runs' updates ("30,000"), ``extra`` the options in which they
+        differ from the task's defaults (both read from the runs' run.json: :meth:`caption`)."""
         L = self.letter
         header = "| model | " + " | ".join(f"{L}={r} ours | {L}={r} paper" for r in sizes) + " |"
         lines = [header, "|---|" + "---|---|" * len(sizes)]
@@ -105,10 +106,41 @@ class PaperTable:
                 paper = self.paper.get(core, {}).get(r)
                 cells += [ours, "–" if paper is None else f"{paper:g}"]
             lines.append(f"| {self.display.get(core, core)} | " + " | ".join(cells) + " |")
-        note = (f"\nTest error (%) on {test_size:,} {self.examples}; {steps:,} Adam updates of batch 128 per run, "
+        note = (f"\nTest error (%) on {test_size:,} {self.examples}; {budget} Adam updates of batch 128 per run, "
                 f"the parameters with the best validation error; seeds {', '.join(map(str, seeds))}"
-                + (f"; every run with `{' '.join(extra)}`" if extra else "") + ".\n")
+                + (f"; {extra}" if extra else "") + ".\n")
         return "\n".join(lines) + "\n" + note
+
+    def caption(self, out: Path, names: list[str], defaults: dict[str, dict]) -> tuple[str, str, int]:
+        """(the updates per run, the options the runs differ in from ``defaults[name]``, the test
+        set's size), read from the finished runs' own run.json."""
+        infos = {n: read_record(out / n / "run.json", RUN_EXPECTED, ("options", "data"))
+                 for n in names if (out / n / "final.json").exists()}
+        if not infos:
+            return "no", "", 0
+        steps = sorted({info["options"]["steps"] for info in infos.values()})
+        budget = f"{steps[0]:,}" if len(steps) == 1 else f"{steps[0]:,} to {steps[-1]:,} (see each run)"
+        def differences(n: str, there: dict) -> tuple:  # in the order the options are declared
+            default = defaults.get(n, {})
+            keys = [*default, *(k for k in there if k not in default)]
+            return tuple((k, there[k]) for k in keys
+                         if k in there and k != "steps" and there[k] != default.get(k, there[k]))
+
+        differs = {n: differences(n, info["options"]) for n, info in infos.items()}
+        shared = set(differs.values())
+
+        def flags(items: tuple) -> str:
+            return " ".join(f"--{k.replace('_', '-')} {v}" for k, v in items)
+
+        if shared == {()}:
+            extra = ""
+        elif len(shared) == 1:
+            extra = f"every run with `{flags(shared.pop())}`"
+        else:
+            extra = "the runs differ from the defaults: " + "; ".join(
+                f"{n} `{flags(d)}`" if d else f"{n} none" for n, d in differs.items())
+        test_sizes = {info["data"]["sizes"]["test"] for info in infos.values()}
+        return budget, extra, max(test_sizes)
 
     def runs_markdown(self, out: Path, cores: list[str], sizes: list[int], seeds: list[int]) -> str:
         """One row per finished run: test error, best step, when validation error first reached
@@ -136,12 +168,13 @@ class PaperTable:
         return "\n".join(lines) + "\n"
 
     def report(self, out: Path, options: dict) -> str:
-        """The table beside the paper's, then one row per finished run."""
+        """The table beside the paper's, then one row per finished run; the caption from the runs'
+        own run.json, against ``options["defaults"]`` (run name -> its options without --extra)."""
         cores, sizes, seeds = options["cores"], options["sizes"], options["seeds"]
-        first = out / self.name(cores[0], sizes[0], seeds[0]) / "run.json"
-        test_size = read_record(first, RUN_EXPECTED, ("data",))["data"]["sizes"]["test"] if first.exists() else 0
-        text = self.table_markdown(self.collect(out, cores, sizes, seeds), cores, sizes, options["steps"], seeds,
-                                   test_size, options["extra"])
+        names = [self.name(c, r, s) for c in cores for r in sizes for s in seeds]
+        budget, extra, test_size = self.caption(out, names, options.get("defaults", {}))
+        text = self.table_markdown(self.collect(out, cores, sizes, seeds), cores, sizes, budget, seeds,
+                                   test_size, extra)
         jobs = options["jobs"]
         text += "\nEach run (one thread each" + (f", {jobs} at a time" if jobs > 1 else "") + "):\n\n"
         return text + self.runs_markdown(out, cores, sizes, seeds)

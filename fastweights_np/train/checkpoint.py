@@ -3,7 +3,8 @@
 Arrays: ``params.<name>``, ``best.<name>`` (the parameters with the best validation error so far),
 ``adam.m.<name>``, ``adam.v.<name>``; and ``__state__``, a JSON object with the step, Adam's step
 and hyperparameters, the best validation error and its step, the training-loss accumulator and
-the elapsed time, and the step of the last evaluation logged. No pickles.
+the elapsed time, the step of the last evaluation logged and the run.json it was written with.
+No pickles.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class RunState:
     loss_count: int = 0
     elapsed_s: float = 0.0
     last_eval_step: int = -1  # the step of the last evaluation logged (-1: none yet)
+    run_info: dict | None = None  # the run.json it was written with (None: an older checkpoint)
 
 
 def checkpoint_path(run_dir: str | os.PathLike) -> Path:
@@ -62,6 +64,7 @@ def save_checkpoint(path: str | os.PathLike, state: RunState) -> Path:
         "loss_count": state.loss_count,
         "elapsed_s": state.elapsed_s,
         "last_eval_step": state.last_eval_step,
+        "run": state.run_info,
     }
     arrays["__state__"] = np.array(json.dumps(meta))
     return atomic_save_npz(path, arrays)
@@ -95,6 +98,7 @@ def load_checkpoint(path: str | os.PathLike) -> RunState:
             # checkpoints written before this field were all written right after an evaluation,
             # but for a Ctrl-C's: those resume without re-evaluating, as they did then
             last_eval_step=int(meta.get("last_eval_step", meta["step"])),
+            run_info=meta.get("run"),
         )
     except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
         raise FileFormatError(f"{path} lacks the state {exc!s} or holds it damaged; expected {expected}") from None

@@ -9,6 +9,7 @@ and a last one with the test result), checkpoint.npz and final.json.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from fastweights_np.files import FileFormatError
+from fastweights_np.files import FileFormatError, read_json
 from fastweights_np.finite import NonFiniteError, check_gradients
 from fastweights_np.optim.adam import AdamConfig, adam_init, adam_step
 from fastweights_np.optim.schedule import SCHEDULES, learning_rate
@@ -26,7 +27,15 @@ from fastweights_np.train.checkpoint import RunState, checkpoint_path, load_chec
 from fastweights_np.train.clip import clip_by_global_norm
 from fastweights_np.train.options import SUPERVISED_OPTIONS
 from fastweights_np.train.progress import Progress
-from fastweights_np.train.run_dir import append_metrics, prepare_run_dir, truncate_metrics, write_final
+from fastweights_np.train.run_dir import (
+    append_metrics,
+    changed_fields,
+    prepare_run_dir,
+    run_dir_lock,
+    truncate_metrics,
+    write_final,
+    write_run_info,
+)
 
 
 class Trainable(Protocol):
@@ -91,7 +100,7 @@ def config_from_options(options: dict) -> TrainConfig:
 
 @dataclass(frozen=True)
 class TrainResult:
-    status: str  # "finished" or "interrupted"
+    status: str  # "finished", "interrupted", or "unchanged" (a resume of a run finished with this budget)
     step: int
     best_step: int
     best_val_error: float
@@ -126,7 +135,8 @@ def train(
     cfg : the schedule
     run_dir : where run.json, metrics.jsonl, checkpoint.npz and final.json go (None: nowhere)
     run_info : JSON-able description of the run, written to run.json with "train": asdict(cfg);
-        a resume must match it
+        a resume must match it but for :data:`RESUMABLE` (the budget, upwards only), and so must
+        the run.json the checkpoint was written with (an edited run.json is refused)
     resume : continue from run_dir/checkpoint.npz, drawing exactly the batches and producing
         exactly the parameters and the metrics log an uninterrupted run would (timings aside);
         a run directory with run.json and no checkpoint yet (killed before its first one) starts
@@ -135,31 +145,83 @@ def train(
 
     Returns
     -------
-    TrainResult; status "interrupted" after Ctrl-C, with the checkpoint saved
+    TrainResult; status "interrupted" after Ctrl-C or SIGTERM (the command line turns it into
+    Ctrl-C), with the checkpoint saved; "unchanged" for a resume of a run that had finished
+    with this budget (nothing is written)
 
     Raises
     ------
     NonFiniteError : a non-finite loss or gradient (the step is not applied; the last checkpoint
         on disk is kept and named in the message)
+    ValueError : another process trains in ``run_dir`` (an advisory lock is held for the run's
+        life), or a resume that does not match the run (nothing is written then)
     """
     run_dir = None if run_dir is None else Path(run_dir)
-    info = dict(run_info or {}, train=asdict(cfg))
+    info = json.loads(json.dumps(dict(run_info or {}, train=asdict(cfg))))  # as run.json holds it
+    if run_dir is None:
+        return _train(model, batches, metric, splits, cfg, None, info, resume, progress)
+    with run_dir_lock(run_dir):
+        return _train(model, batches, metric, splits, cfg, run_dir, info, resume, progress)
+
+
+def _start(model: Trainable, cfg: TrainConfig, run_dir: Path | None, info: dict, resume: bool) -> RunState | None:
+    """The state to train from: fresh, or (resume) the checkpoint's once run.json, the checkpoint
+    and the budget are checked, with run.json and the log brought to it. Nothing is written
+    before every check has passed. None: the run had finished with this budget already."""
+    if run_dir is None or not resume:
+        if run_dir is not None:
+            prepare_run_dir(run_dir, info, resume)
+        return _fresh(model, cfg, info)
+    saved = prepare_run_dir(run_dir, info, resume)
+    path = checkpoint_path(run_dir)
+    state = None
+    if path.exists():
+        try:
+            state = load_checkpoint(path)
+        except FileFormatError as exc:
+            raise FileFormatError(f"cannot resume: {exc}. Delete it and --resume starts the run again from "
+                                  "step 0") from None
+        edited = [] if state.run_info is None else changed_fields(state.run_info, saved)
+        if edited:
+            raise ValueError(f"cannot resume {run_dir}: its run.json was changed after the checkpoint was written "
+                             f"({', '.join(edited)}); put it back, or start a new run with the new options")
+    diffs = changed_fields(saved, info, RESUMABLE)
+    if diffs:
+        raise ValueError(f"cannot resume {run_dir}: its run.json differs from this run in {', '.join(diffs)}")
+    saved_steps = saved.get("train", {}).get("steps", cfg.steps)
+    if cfg.steps < saved_steps:
+        raise ValueError(f"cannot resume {run_dir} with --steps {cfg.steps}: the run's budget is {saved_steps:,} "
+                         "steps, and a resume may only raise it")
+    if state is not None and state.step == cfg.steps == saved_steps and (run_dir / "final.json").exists():
+        return None  # finished with this budget: nothing to do, nothing written
+    if saved != info:  # the budget was raised
+        write_run_info(run_dir, info)
+    truncate_metrics(run_dir / "metrics.jsonl", -1 if state is None else state.last_eval_step)
+    if state is None:  # killed before its first checkpoint: from the start
+        return _fresh(model, cfg, info)
+    return replace(state, run_info=info)
+
+
+def _fresh(model: Trainable, cfg: TrainConfig, info: dict) -> RunState:
+    params = model.init_params(cfg.seed)
+    return RunState(0, params, adam_init(params), AdamConfig(lr=cfg.lr), best_params=params, run_info=info)
+
+
+def _unchanged(run_dir: Path) -> TrainResult:
+    """The result of a run that had finished with this budget, read back (status "unchanged")."""
+    final = read_json(run_dir / "final.json", "the final.json of a finished run")
+    state = load_checkpoint(checkpoint_path(run_dir))
+    return TrainResult("unchanged", final["step"], final["best_step"], final["best_val_error"],
+                       final.get("test_error"), final.get("test_loss"), final["elapsed_s"], state.best_params)
+
+
+def _train(model: Trainable, batches: Batches, metric: Metric, splits: dict[str, Any], cfg: TrainConfig,
+           run_dir: Path | None, info: dict, resume: bool, progress: bool) -> TrainResult:
     hp = AdamConfig(lr=cfg.lr)
-    state, saved_step = None, None
-    if run_dir is not None:
-        prepare_run_dir(run_dir, info, resume)
-        if resume and checkpoint_path(run_dir).exists():
-            try:
-                state = load_checkpoint(checkpoint_path(run_dir))
-            except FileFormatError as exc:
-                raise FileFormatError(f"cannot resume: {exc}. Delete it and --resume starts the run again from "
-                                      "step 0") from None
-            saved_step = state.step  # the step of the checkpoint on disk
-        if resume:  # the log as it was when the checkpoint was written (or empty: from the start)
-            truncate_metrics(run_dir / "metrics.jsonl", -1 if state is None else state.last_eval_step)
+    state = _start(model, cfg, run_dir, info, resume)
     if state is None:
-        params = model.init_params(cfg.seed)
-        state = RunState(0, params, adam_init(params), hp, best_params=params)
+        return _unchanged(run_dir)
+    saved_step = state.step if resume and checkpoint_path(run_dir).exists() else None  # the checkpoint on disk
 
     started = time.perf_counter() - state.elapsed_s
     interval_start, interval_step = time.perf_counter(), state.step

@@ -15,9 +15,10 @@ math is the reference's (docs/baselines.md):
   (dx, dC, db and the input LN's gradients) are the reference's own vectorised functions, and
   dW is one matrix product over all (B·T) rows after the kernel.
 
-The kernels do no bounds checks, so the shapes are checked first (the registry's checks, and
-its errors, when anything is off); a forward cache is this backend's own :class:`IRNNCache`
-or :class:`LSTMCache`.
+The kernels do no bounds checks, so the shapes they index by are made sure of first
+(``guards.py``: the registry's checks, and their errors, when anything is off; ``get_core``
+runs those checks in full before any backend); a forward cache is this backend's own
+:class:`IRNNCache` or :class:`LSTMCache`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import numpy as np
 from fastweights_np.backends.numba.activation import scalar_array
 from fastweights_np.backends.numba.arguments import Options, Tape, Weights, memory_of, options
 from fastweights_np.backends.numba.arrays import chunk_gradient_arrays, contiguous, placeholder, summed_chunk_gradients
+from fastweights_np.backends.numba.guards import fit_dout, fit_inputs
 from fastweights_np.backends.numba.inputs import InputCache, drive_backward, drive_forward
 from fastweights_np.backends.numba.kernels import attention_backward_kernel, attention_forward_kernel, n_chunks
 from fastweights_np.backends.numba.lstm import lstm_backward_kernel, lstm_forward_kernel
@@ -38,7 +40,6 @@ from fastweights_np.cores.irnn import IRNNConfig, IRNNState
 from fastweights_np.cores.lstm import LSTMConfig, LSTMState
 from fastweights_np.cores.preactivation import config_drive_forward, input_drive_backward
 from fastweights_np.cores.registry import Core, get_core
-from fastweights_np.validation import check_float_array
 
 BACKEND = "numba"
 CORE_OF_CONFIG = {IRNNConfig: "irnn", LSTMConfig: "lstm"}
@@ -49,32 +50,6 @@ def _core_of(cfg: object) -> Core:
         return get_core(CORE_OF_CONFIG[type(cfg)])
     except KeyError:
         raise TypeError(f"the Numba backend runs the IRNN and the LSTM, got a {type(cfg).__name__}") from None
-
-
-def check_shapes(core: Core, params: object, x: object, cfg: object, state0: object) -> None:
-    """Make sure the kernels get the shapes they index by: the parameters of ``core``, x
-    (B, T, I) with B, T >= 1 and state0. Anything else raises the registry's named error."""
-    shapes = core.param_shapes(cfg)
-    zero = core.zero_state(cfg, np.shape(x)[0] if np.ndim(x) == 3 else 1, cfg.np_dtype)
-    ok = (
-        isinstance(params, dict)
-        and set(params) == set(shapes)
-        and all(isinstance(params[name], np.ndarray) and params[name].shape == shapes[name] for name in shapes)
-        and isinstance(x, np.ndarray)
-        and x.ndim == 3
-        and x.shape[0] >= 1
-        and x.shape[1] >= 1
-        and x.shape[2] == cfg.input_size
-        and (
-            state0 is None
-            or isinstance(state0, tuple)
-            and len(state0) == len(zero)
-            and all(np.shape(part) == like.shape for part, like in zip(state0, zero, strict=True))
-        )
-    )
-    if not ok:
-        core.check_inputs(params, x, cfg, state0)
-        raise ValueError(f"params, x or state0 do not fit {cfg}")  # not reached: the check above names the error
 
 
 class IRNNCache(NamedTuple):
@@ -233,9 +208,8 @@ def baseline_sequence_forward(
     Returns ((hs (B, T, H), state_T), cache), as the reference does.
     """
     core = _core_of(cfg)
-    check_shapes(core, params, x, cfg, state0)
-    (hs, state), cache = FORWARD[core.name](params, x, cfg, state0)
-    return (hs, state), cache
+    x, state0 = fit_inputs(core, params, x, cfg, state0)
+    return FORWARD[core.name](params, x, cfg, state0)
 
 
 def baseline_sequence_backward(
@@ -243,23 +217,19 @@ def baseline_sequence_backward(
 ) -> tuple[dict, np.ndarray, NamedTuple | None]:
     """BPTT for a cache of :func:`baseline_sequence_forward`: (dhs, dstate_T or None) ->
     (grads, dx (B, T, I), dstate0 or None), as the reference's ``sequence_backward``."""
-    if type(cache) not in BACKWARD:
+    backward = next((fn for cache_class, fn in BACKWARD.items() if isinstance(cache, cache_class)), None)
+    if backward is None:
         raise TypeError(
             f"cache must be the Numba backend's IRNNCache or LSTMCache from its sequence_forward, got "
             f"{type(cache).__name__} (a cache goes back to the core that made it)"
         )
-    dhs, dstate = dout
-    data = cache
-    cfg = data.cfg
-    B, T1, H = (data.tape if isinstance(data, IRNNCache) else data).past.shape
-    dtype = cfg.np_dtype
-    dhs = check_float_array("dhs", dhs, (B, T1 - 1, H), dtype)
-    if dstate is not None:
-        dstate = _core_of(cfg).check_state("dstate", dstate, B, cfg)
-    dpast = np.empty((B, T1, H), dtype)
+    cfg = cache.cfg
+    B, T1, H = (cache.tape if isinstance(cache, IRNNCache) else cache).past.shape
+    dhs, dstate = fit_dout(_core_of(cfg), dout, cfg, B, T1 - 1)
+    dpast = np.empty((B, T1, H), cfg.np_dtype)
     dpast[:, 0] = 0
     dpast[:, 1:] = dhs
-    return BACKWARD[type(data)](dpast, dstate, data)
+    return backward(dpast, dstate, cache)
 
 
 def core_functions(name: str) -> tuple:

@@ -6,8 +6,9 @@ core record with them (``fastweights_np.backends``). ``model_loss_and_grad`` rep
 ``fastweights_np.models.canonical.loss_and_grad_unchecked``: ``fastweights_np.loss_and_grad(...,
 backend="numba")`` calls it. Both compute the paper's model only (:func:`check_paper_model`).
 The math lives in the compiled
-kernels (``kernels.py``); this module checks shapes (the kernels do no bounds checks),
-prepares contiguous arrays and puts the results together. Products that BLAS does best stay
+kernels (``kernels.py``); this module makes sure of the shapes the kernels index by
+(``guards.py``: the kernels do no bounds checks; the full input checks are ``get_core``'s, the
+same for every backend), prepares contiguous arrays and puts the results together. Products that BLAS does best stay
 in NumPy: the attention form's final A_T and its backward reuse the reference's vectorised
 functions.
 """
@@ -27,6 +28,7 @@ from fastweights_np.backends.numba.arrays import (
     powers,
     summed_chunk_gradients,
 )
+from fastweights_np.backends.numba.guards import fit_dout, fit_inputs
 from fastweights_np.backends.numba.inputs import InputCache, drive_backward, drive_forward
 from fastweights_np.backends.numba.kernels import (
     attention_backward_kernel,
@@ -41,11 +43,11 @@ from fastweights_np.backends.numba.threads import kernel_threads
 from fastweights_np.backends.numba.workspace import FRESH, Fresh, Workspace, thread_workspace
 from fastweights_np.cores.fast_weights.config import FastWeightsConfig
 from fastweights_np.cores.fast_weights.memory import attention_memory_backward, attention_memory_forward
-from fastweights_np.cores.fast_weights.params import param_shapes
-from fastweights_np.cores.fast_weights.sequence import CORE_PARAM_NAMES, FastWeightsState, check_state, scalar_grads
-from fastweights_np.validation import check_float_array, check_params
+from fastweights_np.cores.fast_weights.sequence import CORE_PARAM_NAMES, FastWeightsState, scalar_grads
+from fastweights_np.cores.registry import get_core
 
 BACKEND = "numba"
+FW = get_core("fw")  # the reference record: its checks (Core.check_inputs, check_dout) and shapes
 
 
 class ForwardCache(NamedTuple):
@@ -69,39 +71,6 @@ def check_paper_model(cfg: object) -> None:
             f"backend {BACKEND!r} computes the paper's model only (fast_weight_timing='paper', activation='relu'), "
             f"got fast_weight_timing={timing!r}, activation={activation!r}; use backend 'numpy' for the variants"
         )
-
-
-def check_config(cfg: object) -> FastWeightsConfig:
-    """``cfg`` must be a :class:`FastWeightsConfig` of the paper's model (the reference's TypeError otherwise)."""
-    if not isinstance(cfg, FastWeightsConfig):
-        raise TypeError(f"cfg must be a FastWeightsConfig, got {type(cfg).__name__}")
-    check_paper_model(cfg)
-    return cfg
-
-
-def check_core_params(params: object, cfg: FastWeightsConfig) -> dict[str, np.ndarray]:
-    """The core's parameters W, C, b, g, beta, checked like the reference's params."""
-    if not isinstance(params, dict):
-        raise TypeError(f"params must be a dict of arrays, got {type(params).__name__}")
-    shapes = param_shapes(cfg)
-    core = {name: params[name] for name in CORE_PARAM_NAMES if name in params}
-    check_params(core, {name: shapes[name] for name in CORE_PARAM_NAMES}, cfg.np_dtype)
-    return core
-
-
-def require_shapes(params: object, x: object, cfg: FastWeightsConfig) -> None:
-    """The cheap part of the checks, for entry points whose inputs were checked already: the
-    shapes the kernels rely on (they do no bounds checks). Raises the full checks' errors."""
-    shapes = param_shapes(cfg)
-    if not (
-        isinstance(params, dict)
-        and all(np.shape(params.get(name)) == shapes[name] for name in CORE_PARAM_NAMES)
-        and isinstance(x, np.ndarray)
-        and x.ndim == 3
-        and x.shape[-1] == cfg.input_size
-    ):
-        check_core_params(params, cfg)
-        check_float_array("x", x, (None, None, cfg.input_size), cfg.np_dtype)
 
 
 def step_options(
@@ -222,40 +191,36 @@ def sequence_forward(
     decay: float | None = None,
     fast_lr: float | None = None,
 ) -> tuple[tuple[np.ndarray, FastWeightsState], ForwardCache]:
-    """:func:`fastweights_np.sequence_forward` computed by the Numba kernels (same arguments,
-    same results; the cache is a :class:`ForwardCache`); the inputs are checked first."""
-    check_config(cfg)
-    core_params = check_core_params(params, cfg)
-    x = check_float_array("x", x, (None, None, cfg.input_size), cfg.np_dtype)
+    """:func:`fastweights_np.cores.fast_weights.sequence_forward` computed by the Numba kernels
+    (same arguments, same results; the cache is a :class:`ForwardCache`), for the paper's model
+    (:func:`check_paper_model`). ``get_core("fw", "numba")`` checks the inputs first; called
+    directly, inputs that do not fit the kernels get those checks' errors (``guards.fit_inputs``)."""
+    x, state0 = fit_inputs(FW, params, x, cfg, state0)
+    check_paper_model(cfg)
     B, T, _ = x.shape
-    if state0 is not None:
-        state0 = check_state("state0", state0, B, cfg.hidden_size, cfg.np_dtype)
-    past, A_T, cache = core_forward(core_params, x, cfg, state0, decay, fast_lr, final_A=True)
+    past, A_T, cache = core_forward(params, x, cfg, state0, decay, fast_lr, final_A=True)
     return (past[:, 1:], FastWeightsState(past[:, T], A_T)), cache
 
 
 def sequence_backward(
     dout: tuple[np.ndarray, FastWeightsState | None], cache: ForwardCache
 ) -> tuple[dict, np.ndarray, FastWeightsState | None]:
-    """:func:`fastweights_np.sequence_backward` for a cache made by this backend's forward."""
+    """:func:`fastweights_np.cores.fast_weights.sequence_backward` for a cache made by this
+    backend's forward; dout that does not fit it gets ``Core.check_dout``'s errors."""
     if not isinstance(cache, ForwardCache):
         raise TypeError(
             f"cache must be the Numba backend's ForwardCache from its fw sequence_forward, got "
             f"{type(cache).__name__} (a cache goes back to the core that made it)"
         )
-    dhs, dstate = dout
-    data = cache
-    B, T1, H = data.tape.past.shape
-    dtype = data.cfg.np_dtype
-    dhs = check_float_array("dhs", dhs, (B, T1 - 1, H), dtype)
-    dpast = np.empty((B, T1, H), dtype)
+    B, T1, H = cache.tape.past.shape
+    dhs, dstate = fit_dout(FW, dout, cache.cfg, B, T1 - 1)
+    dpast = np.empty((B, T1, H), cache.cfg.np_dtype)
     dpast[:, 1:] = dhs
     dA_T = None
     if dstate is not None:
-        dstate = check_state("dstate", dstate, B, H, dtype)
         dpast[:, -1] += dstate.h
         dA_T = dstate.A
-    return core_backward(dpast, dA_T, data, need_dx=True)
+    return core_backward(dpast, dA_T, cache, need_dx=True)
 
 
 def model_loss_and_grad(
@@ -274,8 +239,8 @@ def model_loss_and_grad(
     backward, skipping what the loss does not need (the final A, dx). The drive's forward and
     backward (C x_t + b, dC, db) run before and after it. The paper's model only
     (:func:`check_paper_model`)."""
+    x, _ = fit_inputs(FW, {name: params[name] for name in CORE_PARAM_NAMES if name in params}, x, cfg)
     check_paper_model(cfg)
-    require_shapes(params, x, cfg)
     store = thread_workspace()
     dtype = cfg.np_dtype
     B, T, _ = x.shape
