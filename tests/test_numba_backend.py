@@ -24,7 +24,6 @@ from fastweights_np.backends.numba.inputs import one_hot_drive
 from fastweights_np.backends.numba.readout import readout_rows
 from fastweights_np.backends.numba.sequence import ForwardCache
 from fastweights_np.backends.numba.workspace import release_workspace, thread_workspace
-from fastweights_np.cores.fast_weights import CORE_PARAM_NAMES
 from fastweights_np.models.canonical import loss_and_grad_unchecked
 
 TOL = {"float64": 1e-10, "float32": 1e-4}
@@ -128,16 +127,11 @@ def loss_results(backend, cfg, params, x, y) -> dict:
     return dict({"loss": loss, "hidden_states": fw.hidden_states(params, x, cfg, backend=backend)}, **grads)
 
 
-def core_params(params: dict) -> dict:
-    """The fw core's parameters out of the canonical model's (the checked cores take exactly theirs)."""
-    return {name: params[name] for name in CORE_PARAM_NAMES}
-
-
 def sequence_results(backend, cfg, params, x, state0, dhs, dstate) -> dict:
     """Everything the fw core's sequence_forward and sequence_backward return, on ``backend``."""
     core = get_core("fw", backend=backend)
     assert core.backend == backend
-    (hs, state), cache = core.sequence_forward(core_params(params), x, cfg, state0)
+    (hs, state), cache = core.sequence_forward(params, x, cfg, state0)
     grads, dx, dstate0 = core.sequence_backward((dhs, dstate), cache)
     out = dict(grads, hs=hs, h_T=state.h, A_T=state.A, dx=dx)
     assert isinstance(cache, ForwardCache) == (backend == "numba")
@@ -286,9 +280,9 @@ def test_carried_state_continues_a_run():
     core = get_core("fw", backend="numba")
     for form in ("matrix", "attention"):
         cfg, params, x, _ = make_case(5, 3, 6, 5, 3, 2, False, form=form)
-        (hs, state), _ = core.sequence_forward(core_params(params), x, cfg)
-        (hs1, mid), _ = core.sequence_forward(core_params(params), x[:, :3], cfg)
-        (hs2, end), _ = core.sequence_forward(core_params(params), x[:, 3:], cfg, mid)
+        (hs, state), _ = core.sequence_forward(params, x, cfg)
+        (hs1, mid), _ = core.sequence_forward(params, x[:, :3], cfg)
+        (hs2, end), _ = core.sequence_forward(params, x[:, 3:], cfg, mid)
         assert_close("hs", np.concatenate([hs1, hs2], axis=1), hs, "float64")
         assert_close("A_T", end.A, state.A, "float64")
 
@@ -347,12 +341,12 @@ def test_sequence_level_bad_inputs_are_caught_before_the_kernels():
     cfg, params, x, _ = make_case(0, 2, 3, 4, 3, 2, True)
     core = get_core("fw", backend="numba")
     with pytest.raises(ValueError, match="x must have shape"):
-        core.sequence_forward(core_params(params), x[:, :, :2], cfg)
+        core.sequence_forward(params, x[:, :, :2], cfg)
     with pytest.raises(ValueError, match=r"state0.A must have shape \(2, 4, 4\)"):
-        core.sequence_forward(core_params(params), x, cfg, fw.FastWeightsState(np.zeros((2, 4)), np.zeros((2, 4, 3))))
+        core.sequence_forward(params, x, cfg, fw.FastWeightsState(np.zeros((2, 4)), np.zeros((2, 4, 3))))
     with pytest.raises(TypeError, match="cfg must be a FastWeightsConfig for core 'fw', got str"):
-        core.sequence_forward(core_params(params), x, "not a config")
-    _, cache = core.sequence_forward(core_params(params), x, cfg)
+        core.sequence_forward(params, x, "not a config")
+    _, cache = core.sequence_forward(params, x, cfg)
     with pytest.raises(ValueError, match=r"dhs must have shape \(2, 3, 4\)"):
         core.sequence_backward((np.zeros((2, 3, 5)), None), cache)
     with pytest.raises(ValueError, match=r"dstate.h must have shape \(2, 4\)"):
@@ -364,8 +358,8 @@ def test_caches_go_back_to_the_core_that_made_them():
     cfg, params, x, _ = make_case(0, 2, 3, 4, 3, 2, True)
     numba, reference_core = get_core("fw", backend="numba"), get_core("fw")
     dout = (np.zeros((2, 3, 4)), None)
-    _, numba_cache = numba.sequence_forward(core_params(params), x, cfg)
-    _, reference_cache = reference_core.sequence_forward(core_params(params), x, cfg)
+    _, numba_cache = numba.sequence_forward(params, x, cfg)
+    _, reference_cache = reference_core.sequence_forward(params, x, cfg)
     assert isinstance(numba_cache, ForwardCache)
     with pytest.raises(TypeError, match="cache must be what the 'fw' core's sequence_forward \\(backend 'numba'\\) "
                        "returned, got a SequenceCache, one from .* \\(backend 'numpy'\\)"):
@@ -392,7 +386,7 @@ def test_numba_core_refuses_the_variants_and_the_alstm():
         )
         fw.loss_and_grad(params, x, y, cfg)  # the reference computes them
         with pytest.raises(ValueError, match=message):
-            core.sequence_forward(core_params(params), x, cfg)
+            core.sequence_forward(params, x, cfg)
         with pytest.raises(ValueError, match=message):
             fw.loss_and_grad(params, x, y, cfg, backend="numba")
         with pytest.raises(ValueError, match=message):
@@ -406,7 +400,7 @@ def test_reference_only_records_refuse_numba_caches():
     from fastweights_np.oracle.export import golden_from_inputs
 
     cfg, params, x, y = make_case(1, 2, 3, 4, 3, 2, False)
-    _, cache = get_core("fw", backend="numba").sequence_forward(core_params(params), x, cfg)
+    _, cache = get_core("fw", backend="numba").sequence_forward(params, x, cfg)
     with pytest.raises(ValueError, match=r"use the reference core \(backend numpy\)"):
         sequence_inner_states(cache)
     with pytest.raises(ValueError, match="golden vectors come from the reference"):
@@ -435,7 +429,7 @@ def test_one_compiled_signature_per_dtype():
             opts = {"form": form, "inner_steps": S, "layer_norm": ln}
             cfg, params, x, _ = make_case(1, 2, 3, 4, 3, 2, False, **opts)
             state0 = random_state(np.random.default_rng(0), 2, 4, np.float64) if with_state else None
-            (hs, st), cache = core.sequence_forward(core_params(params), x, cfg, state0)
+            (hs, st), cache = core.sequence_forward(params, x, cfg, state0)
             core.sequence_backward((hs, st), cache)
             fw.loss_and_grad(params, x, np.zeros(2, np.int64), cfg, backend="numba")
     for kernel in (*FW_KERNELS, readout_rows):

@@ -26,7 +26,7 @@ Backends are imported on first use, so nothing imports Numba or CuPy unless aske
 Whatever the backend, :func:`get_core` returns a record whose ``sequence_forward`` and
 ``sequence_backward`` check their inputs and their results (:func:`checked_core`), with the
 same code for every backend: the inputs by the core record's own checks
-(``Core.check_inputs``, ``Core.check_dout``: TypeError / ValueError naming the argument, the
+(``Core.check_sequence_inputs``, ``Core.check_dout``: TypeError / ValueError naming the argument, the
 expected and the actual shape, dtype or value), the results for non-finite values (hidden
 states, final state, gradients, dx or dstate0 raise :class:`fastweights_np.finite.NonFiniteError`,
 naming the tensor, the time step, the example and (fast-weights core) the inner step). For
@@ -60,11 +60,12 @@ INNER_STEPS = {"fw": fw_inner_step}
 
 FORWARD_DOC = """
 Checked (``fastweights_np.backends.checked_core``, every backend alike): cfg must be the
-core's config; params exactly the core's keys with their shapes and cfg's dtype, finite; x a
-real floating array (B, T, I) with B, T >= 1 and I = cfg.input_size, finite (float32 / float64
-converted to cfg's dtype; integer, complex and bool refused); state0 None or the core's state
-(its NamedTuple or a plain tuple of its arrays) of the shapes of zero_state(cfg, B), finite;
-decay / fast_lr overrides finite real numbers. A bad input raises TypeError / ValueError
+core's config; params every key of the core (others, such as a readout's V and c, are left
+out) with its shape and cfg's dtype, finite; x a real floating array (B, T, I) with B, T >= 1
+and I = cfg.input_size, finite (float32 / float64 converted to cfg's dtype; integer, complex
+and bool refused); state0 None or the core's state (its NamedTuple or a plain tuple of its
+arrays) of the shapes of zero_state(cfg, B), finite; decay / fast_lr overrides finite real
+numbers. A bad input raises TypeError / ValueError
 naming the argument, the expected and the actual shape, dtype or value; a non-finite h_t or
 final state raises fastweights_np.finite.NonFiniteError. The cache remembers the forward
 (core, backend, cfg, B, T) for sequence_backward."""
@@ -158,11 +159,12 @@ def checked_core(core: Core) -> Core:
     """A copy of ``core`` whose ``sequence_forward`` / ``sequence_backward`` check their inputs
     and raise :class:`fastweights_np.finite.NonFiniteError` instead of returning a non-finite value.
 
-    The same checks for every backend. Inputs: the forward's by ``core.check_inputs`` (cfg,
-    params, x, state0; x and state0 come to the backend converted to cfg's dtype, state0 as
-    the core's state NamedTuple) and finite λ, η overrides; the backward's cache must be one
-    of this record's forward (:func:`forward_of`) and dout is checked against that forward by
-    ``core.check_dout`` (dhs (B, T, H); dstate as a NamedTuple or a plain tuple, converted).
+    The same checks for every backend. Inputs: the forward's by ``core.check_sequence_inputs``
+    (cfg, params, x, state0; the backend gets the core's own params, x and state0 converted to
+    cfg's dtype, state0 as the core's state NamedTuple) and finite λ, η overrides; the
+    backward's cache must come from this record's forward (:func:`forward_of`) and dout is
+    checked against that forward by ``core.check_dout`` (dhs (B, T, H); dstate a NamedTuple or
+    a plain tuple, converted).
     Results: the forward checks h_1..h_T and every part of the final state, the backward the
     gradients, dx and dstate0, at one ``isfinite(a).all()`` per array; NumPy's overflow /
     invalid warnings are silenced while they run
@@ -177,7 +179,7 @@ def checked_core(core: Core) -> Core:
 
     @functools.wraps(forward)
     def sequence_forward(params, x, cfg, state0=None, **overrides):
-        x, state0 = core.check_inputs(params, x, cfg, state0)
+        params, x, state0 = core.check_sequence_inputs(params, x, cfg, state0)
         for name, value in overrides.items():
             if value is not None:
                 check_real(name, value)

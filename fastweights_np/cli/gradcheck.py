@@ -10,6 +10,11 @@ from fastweights_np.cli.args import add_model_arguments, config_from_args, posit
 from fastweights_np.cli.gradcheck_cores import add_core_arguments, run_core_gradcheck
 from fastweights_np.gradcheck import check_model
 from fastweights_np.models.canonical import init_params
+from fastweights_np.tasks.options import FW_ONLY
+
+# The options that configure the fast-weights core only: train's (FW_ONLY) and the variants'
+# switches gradcheck has besides. A baseline (--model irnn|lstm|alstm) refuses them when given.
+FW_OPTIONS = (*FW_ONLY, "ln_preliminary", "timing", "activation")
 
 
 def add_parser(subparsers) -> None:
@@ -32,10 +37,26 @@ def add_parser(subparsers) -> None:
     p.add_argument("--tol", type=positive_float, default=1e-6, help="largest relative error that passes")
     p.add_argument("--seed", type=int, default=0, help="seed of parameters, inputs and directions")
     add_core_arguments(p)
-    p.set_defaults(handler=run)
+    # None marks "not given", so that a baseline can refuse a fast-weights option given at its
+    # default value too; fw_options_of puts the defaults back for the fw model.
+    fw_defaults = {name: p.get_default(name) for name in FW_OPTIONS}
+    p.set_defaults(handler=run, fw_defaults=fw_defaults, **dict.fromkeys(FW_OPTIONS))
+
+
+def fw_options_of(args: argparse.Namespace) -> argparse.Namespace:
+    """``args`` with the fast-weights options' defaults filled in for the fw model; for a
+    baseline, ValueError (exit status 2) naming the first fast-weights option given, as
+    ``fastweights-np train`` refuses them (``tasks.options.core_options``)."""
+    given = [name for name in FW_OPTIONS if getattr(args, name) is not None]
+    if args.model != "fw" and given:
+        flag = "--" + given[0].replace("_", "-")
+        raise ValueError(f"{flag} applies to the fw core only, not to {args.model}")
+    return argparse.Namespace(**{**vars(args), **{name: args.fw_defaults[name] for name in FW_OPTIONS
+                                                  if getattr(args, name) is None}})
 
 
 def run(args: argparse.Namespace) -> int:
+    args = fw_options_of(args)
     if args.model != "fw":
         return run_core_gradcheck(args)
     forms = ("matrix", "attention") if args.form == "both" else (args.form,)

@@ -25,7 +25,7 @@ def add_core_arguments(p: argparse.ArgumentParser) -> None:
         help=(
             "the recurrent core (default fw, the canonical fast-weights model). irnn, lstm and alstm are "
             "checked without and with layer norm (only without with --no-layer-norm), from a random "
-            "initial state; the fast-weights options do not apply to them"
+            "initial state; a fast-weights option given with them is an error (exit status 2)"
         ),
     )
     p.add_argument("--copies", type=positive_int, default=4, help="alstm: memory copies (default 4)")

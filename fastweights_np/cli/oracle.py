@@ -15,7 +15,19 @@ from fastweights_np.cli.args import (
 )
 from fastweights_np.cores.fast_weights.config import DTYPES, FORMS
 from fastweights_np.optim import AdamConfig
-from fastweights_np.oracle import compare, golden_vectors, load_golden, read_arrays, read_manifest, save_golden
+from fastweights_np.oracle import (
+    MANIFEST_KEY,
+    array_meaning,
+    compare,
+    golden_vectors,
+    load_golden,
+    manifest_problems,
+    non_finite_arrays,
+    read_arrays,
+    read_manifest,
+    save_golden,
+)
+from fastweights_np.oracle.format import GOLDEN_EXPECTED
 
 
 def add_parser(subparsers) -> None:
@@ -66,7 +78,15 @@ def add_parser(subparsers) -> None:
                    help="compare only these names or glob patterns (repeatable), e.g. --only hs --only 'grad.*'")
     c.set_defaults(handler=run_compare)
 
-    d = actions.add_parser("describe", help="print a golden file's config and arrays with their meanings")
+    d = actions.add_parser(
+        "describe",
+        help="print a golden file's config and arrays with their meanings",
+        description="Prints the manifest's config and settings, and every array stored in the file with its "
+        "actual dtype and shape and its meaning, flagging each disagreement with the manifest (a shape or dtype "
+        "it misstates, an array it lists but the file lacks or the file holds but it omits) and each non-finite "
+        "array. Exit status 0 when the file is consistent, 2 when it is not (compare refuses such a file) or "
+        "cannot be read.",
+    )
     d.add_argument("golden", help="the golden .npz")
     d.set_defaults(handler=run_describe)
 
@@ -76,17 +96,24 @@ def _no_action(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
+def _error(command: str, message: str) -> int:
+    print(f"fastweights-np oracle {command}: error: {message}", file=sys.stderr)
+    return 2
+
+
 def run_export(args: argparse.Namespace) -> int:
     cfg = config_from_args(args, form=args.form, dtype=args.dtype)
-    golden = golden_vectors(
-        cfg, batch=args.batch, steps=args.steps, seed=args.seed, param_noise=args.param_noise,
-        adam_steps=args.adam_steps, adam=AdamConfig(lr=args.adam_lr), backend=args.backend,
-    )
+    try:
+        golden = golden_vectors(
+            cfg, batch=args.batch, steps=args.steps, seed=args.seed, param_noise=args.param_noise,
+            adam_steps=args.adam_steps, adam=AdamConfig(lr=args.adam_lr), backend=args.backend,
+        )
+    except FloatingPointError as exc:  # fastweights_np.finite.NonFiniteError: the problem overflows
+        return _error("export", f"{exc} Nothing was written to {args.out}.")
     try:
         path = save_golden(args.out, golden)
     except OSError as exc:
-        print(f"fastweights-np oracle export: error: cannot write {args.out}: {exc}", file=sys.stderr)
-        return 2
+        return _error("export", f"cannot write {args.out}: {exc}")
     n_arrays = len(golden) - 1
     print(f"wrote {path}: {n_arrays} arrays, loss {float(golden['loss']):.6f} "
           f"(H={cfg.hidden_size} T={args.steps} S={cfg.inner_steps} B={args.batch} form={cfg.form} "
@@ -103,13 +130,40 @@ def run_compare(args: argparse.Namespace) -> int:
     return 0 if report.passed else 1
 
 
+def _meaning(name: str, entry: object) -> str:
+    """The manifest's meaning of an array, else the one this version gives the name, else "?"."""
+    if isinstance(entry, dict) and isinstance(entry.get("meaning"), str):
+        return entry["meaning"]
+    try:
+        return array_meaning(name)
+    except KeyError:
+        return "?"
+
+
 def run_describe(args: argparse.Namespace) -> int:
-    golden = load_golden(args.golden)
-    manifest = read_manifest(golden, args.golden)
+    """Print the manifest's config and settings and every stored array as it is (dtype, shape)
+    with its meaning; flag each disagreement with the manifest and each non-finite array."""
+    arrays = read_arrays(args.golden, GOLDEN_EXPECTED)
+    manifest = read_manifest(arrays, args.golden)
+    entries = manifest["arrays"] if isinstance(manifest.get("arrays"), dict) else {}
+    flags: dict[str, list[str]] = {}
+    found = {"MANIFEST": manifest_problems(arrays, manifest), "NON-FINITE": non_finite_arrays(arrays)}
+    for label, problems in found.items():
+        for name, problem in problems.items():
+            flags.setdefault(name, []).append(f"{label}: {problem}")
     print(f"{args.golden}: {manifest['format']}, written by {manifest.get('created_by', '?')}")
-    print("config:   " + ", ".join(f"{k}={v}" for k, v in sorted(manifest["config"].items())))
-    print("settings: " + ", ".join(f"{k}={v}" for k, v in sorted(manifest["settings"].items())))
-    width = max(len(name) for name in manifest["arrays"])
-    for name, entry in manifest["arrays"].items():
-        print(f"  {name:<{width}}  {entry['dtype']:<8} {str(tuple(entry['shape'])):<16} {entry['meaning']}")
+    for part in ("config", "settings"):
+        fields = manifest.get(part) if isinstance(manifest.get(part), dict) else {}
+        print(f"{part + ':':<10}" + ", ".join(f"{k}={v}" for k, v in sorted(fields.items())))
+    names = [name for name in arrays if name != MANIFEST_KEY] + [name for name in entries if name not in arrays]
+    width = max([len(name) for name in names], default=0)
+    for name in names:
+        dtype, shape = (str(arrays[name].dtype), str(arrays[name].shape)) if name in arrays else ("-", "(absent)")
+        flagged = "".join(f"  <- {flag}" for flag in flags.get(name, []))
+        print(f"  {name:<{width}}  {dtype:<8} {shape:<16} {_meaning(name, entries.get(name))}{flagged}")
+    for flag in flags.get(MANIFEST_KEY, []):
+        print(f"  <- {flag}")
+    if flags:
+        return _error("describe", f"{args.golden}: {len(flags)} problem(s) flagged above ({', '.join(flags)}); "
+                                  "compare and load_golden refuse this file")
     return 0

@@ -23,6 +23,7 @@ from fastweights_np.cli.train import options_of_command
 from fastweights_np.tasks.experiment import GridRun
 from fastweights_np.tasks.paper_table import FINAL_EXPECTED, RUN_EXPECTED, read_record
 from fastweights_np.tasks.registry import experiments
+from fastweights_np.tasks.task import Task
 from fastweights_np.train.run_dir import changed_fields
 
 SINGLE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
@@ -74,12 +75,13 @@ def train_command(task: str, run_dir: Path, arguments: list[str], steps: int) ->
     return [*train, *arguments]
 
 
-def reuse_problems(run_dir: Path, requested: dict) -> list[str]:
+def reuse_problems(task: Task, run_dir: Path, requested: dict) -> list[str]:
     """Why the run already in ``run_dir`` is not the requested one: every option that differs
-    (the budget may be smaller: a resume raises it), as "name: value there, value asked"."""
+    (the budget may be smaller: a resume raises it), as "name: value there, value asked". A
+    run.json of an earlier version is read in today's form (``task.upgrade_run_info``)."""
     if not (run_dir / "run.json").exists():
         return []
-    there = read_record(run_dir / "run.json", RUN_EXPECTED, ("options",))["options"]
+    there = task.upgrade_run_info(read_record(run_dir / "run.json", RUN_EXPECTED, ("options",)))["options"]
     names = [k.removeprefix("options.") for k in changed_fields({"options": there}, {"options": requested}, ("steps",))]
     if there.get("steps", 0) > requested["steps"]:
         names.append("steps")
@@ -111,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     options["defaults"] = {g.name: options_of_command(task.name, train_arguments(g, args.out / g.name, steps,
                                                                                  eval_every, []))
                            for g in grid}
-    problems = {n: reuse_problems(args.out / n, requested[n]) for n in requested}
+    problems = {n: reuse_problems(task, args.out / n, requested[n]) for n in requested}
     if any(problems.values()):
         raise ValueError(f"{args.out} holds runs whose options differ from the ones asked for; they are not reused:\n"
                          + "\n".join(f"  {n}: {'; '.join(p)}" for n, p in problems.items() if p)

@@ -120,7 +120,7 @@ def sequence_backward(
     dhs, dstate = dout
     rec, drive_shape, drive_cache, steps, zero_dstate, had_state0, params = cache
     grads = (rec.zero_grads or zero_param_grads)(params)
-    dstate = zero_dstate if dstate is None else dstate
+    dstate = zero_dstate if dstate is None else type(zero_dstate)(*dstate)  # a plain tuple too
     ddrive = zeros(namespace(dhs), drive_shape, dhs)
     for t in reversed(range(len(steps))):
         dstate = dstate._replace(h=dstate.h + dhs[:, t, ...])

@@ -14,7 +14,7 @@ A :class:`Core` record holds, for one core:
     sequence_forward(params, x, cfg, state0=None) -> ((hs (B, T, H), state_T), cache)
     sequence_backward((dhs, dstate_T or None), cache) -> (grads, dx (B, T, I), dstate0 or None)
     state_class, zero_state(cfg, batch, dtype)   the carried state, a NamedTuple with h first
-    check_inputs(params, x, cfg, state0), check_dout(dout, cfg, batch, steps)
+    check_sequence_inputs(params, x, cfg, state0), check_dout(dout, cfg, batch, steps)
                                       what sequence_forward / sequence_backward take, checked
                                       (the checked records of ``backends.get_core`` call them)
     param_count(cfg)                  the number of slow parameters that affect the output
@@ -33,7 +33,7 @@ optional layer norm, Ba, Kiros & Hinton 2016), "alstm" (Danihelka et al. 2016).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, NamedTuple
@@ -131,6 +131,35 @@ class Core:
         if state0 is not None:
             state0 = self.check_state("state0", state0, x.shape[0], cfg)
         return x, state0
+
+    def own_params(self, params: object, cfg: Any) -> object:
+        """The core's own parameters out of ``params``, a dict that may hold others too (the
+        canonical model's readout V and c, say): those of its keys that ``param_shapes(cfg)``
+        has (:meth:`check_inputs` names any that are missing). ``params`` itself when it is not
+        a mapping or ``cfg`` not this core's config (:meth:`check_inputs` refuses them)."""
+        if not isinstance(params, Mapping) or not isinstance(cfg, self.config_class):
+            return params
+        shapes = self.param_shapes(cfg)
+        return {name: value for name, value in params.items() if name in shapes}
+
+    def check_sequence_inputs(
+        self, params: object, x: object, cfg: object, state0: object = None
+    ) -> tuple[dict[str, np.ndarray], np.ndarray, NamedTuple | None]:
+        """Check what ``sequence_forward`` takes, as :meth:`check_inputs` does, except that
+        params may hold keys besides the core's (they are left out: :meth:`own_params`).
+
+        Returns (the core's params, x, state0), x and state0 converted as :meth:`check_inputs` says.
+        """
+        self.check_config(cfg)
+        if isinstance(params, Mapping):
+            shapes = self.param_shapes(cfg)
+            missing = sorted(set(shapes) - set(params))
+            if missing:
+                raise ValueError(f"params must hold the {self.name!r} core's parameters {sorted(shapes)} (other keys "
+                                 f"are left out); missing {missing}")
+        params = self.own_params(params, cfg)
+        x, state0 = self.check_inputs(params, x, cfg, state0)
+        return params, x, state0
 
     def check_dout(
         self, dout: object, cfg: Any, batch: int, steps: int

@@ -4,7 +4,8 @@ An entry of a floating tensor mismatches when |theirs − golden| > atol + rtol 
 either is NaN/inf where the other is not equal). The tolerances follow the less precise of the
 two dtypes (:data:`TOLERANCES`) unless given. Integer tensors must be equal. Every golden array
 must be present with the same shape; arrays in the other file that the golden file lacks are
-reported too. docs/oracle.md explains how to produce a file to compare.
+reported too. The golden side's manifest must agree with its arrays (a golden file that lies
+about a shape is refused, not compared). docs/oracle.md explains how to produce a file to compare.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fastweights_np.oracle.format import MANIFEST_KEY, read_manifest
+from fastweights_np.oracle.format import MANIFEST_KEY, check_manifest, read_manifest
 
 # (rtol, atol) by the lower precision of the two arrays. float64: another float64 implementation
 # differs from the reference only by summation order (~1e-13 relative here); float32: a float32
@@ -180,9 +181,11 @@ def compare(
     Returns
     -------
     ComparisonReport; raises ``fastweights_np.oracle.OracleFileError`` when the golden dict
-    has no manifest or either side has another format version
+    has no manifest, a manifest that disagrees with its arrays (an array's shape or dtype, an
+    array listed but absent or present but unlisted: :func:`fastweights_np.oracle.check_manifest`)
+    or when either side has another format version
     """
-    read_manifest(golden, golden_name)
+    check_manifest(golden, golden_name)
     if MANIFEST_KEY in theirs:
         read_manifest(theirs, their_name)
     report = ComparisonReport(golden_name=golden_name, their_name=their_name)

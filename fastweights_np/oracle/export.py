@@ -5,7 +5,9 @@ labels) from a seed; :func:`golden_from_inputs` computes the golden vectors for 
 Both return the dict that :func:`fastweights_np.oracle.save_golden` writes: the arrays and the
 ``__manifest__`` (fastweights_np/oracle/format.py). One forward and one backward of the
 reference give the states, logits, loss and gradients (read from the forward's cache, not
-recomputed); the Adam run then takes k steps on the same batch.
+recomputed); the Adam run then takes k steps on the same batch. Golden vectors are finite: a
+problem whose run overflows raises :class:`fastweights_np.finite.NonFiniteError` naming every
+non-finite array (and the first non-finite h_t), and nothing is returned.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 from fastweights_np import __version__
 from fastweights_np.backends import backend_module
 from fastweights_np.cores.fast_weights import FastWeightsConfig
+from fastweights_np.finite import NonFiniteError, describe_states, non_finite_error, quiet_floating_point
 from fastweights_np.models.canonical import (
     PARAM_NAMES,
     check_inputs,
@@ -28,7 +31,7 @@ from fastweights_np.models.canonical import (
     reference_loss_and_grad,
 )
 from fastweights_np.optim import AdamConfig, adam_init, adam_step
-from fastweights_np.oracle.format import FORMAT_VERSION, MANIFEST_KEY, manifest_array
+from fastweights_np.oracle.format import FORMAT_VERSION, MANIFEST_KEY, manifest_array, non_finite_arrays
 from fastweights_np.validation import check_labels
 
 _PARAM_MEANINGS = {
@@ -95,6 +98,25 @@ def _golden_arrays(params: dict, x, y, cfg: FastWeightsConfig, *, adam_steps: in
     return arrays
 
 
+EXPORT_ADVICE = (
+    "Try: layer norm (layer_norm=True, no --no-layer-norm), a smaller decay λ or fast_lr η, fewer steps T, "
+    "smaller parameters (--param-noise); for adam.* alone, a smaller Adam learning rate (--adam-lr)."
+)
+
+
+def non_finite_golden_error(arrays: dict[str, np.ndarray]) -> NonFiniteError | None:
+    """The error for golden arrays with an inf or a NaN (None when all are finite): where the
+    first non-finite h_t is (time step t of T, example, unit), then every non-finite array with
+    its first bad value and index (h_inner's index (b, t-1, s, unit) gives the inner step s)."""
+    bad = non_finite_arrays(arrays)
+    if not bad:
+        return None
+    first = describe_states(arrays["hs"])
+    where = "; ".join(([first] if first else []) + list(bad.values()))
+    return non_finite_error("non-finite golden vectors", "oracle export", f"{where}; golden vectors must be finite",
+                            EXPORT_ADVICE)
+
+
 def golden_from_inputs(
     params: dict,
     x: np.ndarray,
@@ -120,6 +142,12 @@ def golden_from_inputs(
     Returns
     -------
     dict of NumPy arrays (names and meanings: docs/oracle.md) plus "__manifest__"
+
+    Raises
+    ------
+    NonFiniteError : (``fastweights_np.finite``) when any golden array holds an inf or a NaN
+        (the run overflows: no layer norm, λ = η = 1, a long sequence, ...), naming each one and
+        the first non-finite h_t; NumPy's overflow warnings are silenced meanwhile
     """
     if backend not in ("numpy", "cupy"):
         raise ValueError(f"golden vectors come from the reference: backend must be numpy or cupy, not {backend!r}")
@@ -130,8 +158,12 @@ def golden_from_inputs(
     adam = AdamConfig() if adam is None else adam
     compute = partial(_golden_arrays, adam_steps=adam_steps, adam=adam)
     module = backend_module(backend)
-    arrays = compute(params, x, y, cfg) if module is None else module.run_reference(compute, params, x, y, cfg)
+    with quiet_floating_point():  # an overflow is reported below, by name
+        arrays = compute(params, x, y, cfg) if module is None else module.run_reference(compute, params, x, y, cfg)
     arrays = {name: np.asarray(a) for name, a in arrays.items()}
+    error = non_finite_golden_error(arrays)
+    if error is not None:
+        raise error
     manifest = {
         "format": FORMAT_VERSION,
         "created_by": f"fastweights_np {__version__}",

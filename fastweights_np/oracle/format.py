@@ -13,18 +13,26 @@ Files hold no pickled objects and are written atomically. They are read through
 :func:`fastweights_np.files.read_npz`; a file that is missing, is not an ``.npz``, holds pickles
 or has another format version raises :class:`OracleFileError` (a
 :class:`fastweights_np.files.FileFormatError`) with a message that names the file and the problem.
+
+A golden file's manifest must agree with its arrays (every array listed, with its actual shape
+and dtype; nothing listed that is absent: :func:`check_manifest`) and its floating arrays must
+be finite (:func:`check_golden`): :func:`save_golden` writes nothing else and
+:func:`load_golden` and ``compare`` refuse anything else, naming the array, what the manifest
+claims and what is stored.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
 from fastweights_np.atomic import atomic_save_npz
 from fastweights_np.files import FileFormatError, MissingFileError, read_npz
+from fastweights_np.finite import describe_array
 
 FORMAT_VERSION = "fastweights_np.oracle/1"
 MANIFEST_KEY = "__manifest__"
@@ -63,24 +71,78 @@ def read_manifest(arrays: dict, source: str = "golden") -> dict:
     return manifest
 
 
+def _shown(dtype: object, shape: object) -> str:
+    """'float64 (3, 5)', the way the manifest's and the arrays' shapes and dtypes are shown."""
+    return f"{dtype} {tuple(shape) if isinstance(shape, list | tuple) else shape!r}"
+
+
+def manifest_problems(arrays: Mapping, manifest: dict) -> dict[str, str]:
+    """Where the manifest's ``"arrays"`` disagrees with ``arrays``: name -> what is wrong
+    ("stored as float64 (3, 5), the manifest says float32 (3, 5)", "not in the manifest",
+    "listed in the manifest (...) but not stored"); empty when they agree. The manifest's own
+    problems (no "arrays" object) come under the name "__manifest__"."""
+    entries = manifest.get("arrays")
+    if not isinstance(entries, dict):
+        return {MANIFEST_KEY: "the manifest has no \"arrays\" object listing the arrays"}
+    problems = {}
+    for name, value in arrays.items():
+        if name == MANIFEST_KEY:
+            continue
+        a = np.asarray(value)
+        entry = entries.get(name)
+        stored = _shown(a.dtype, a.shape)
+        if entry is None:
+            problems[name] = f"stored as {stored}, not in the manifest"
+        elif not isinstance(entry, dict):
+            problems[name] = f"stored as {stored}, its manifest entry is not an object: {entry!r}"
+        elif entry.get("shape") != list(a.shape) or entry.get("dtype") != str(a.dtype):
+            problems[name] = f"stored as {stored}, the manifest says {_shown(entry.get('dtype'), entry.get('shape'))}"
+    for name, entry in entries.items():
+        if name not in arrays:
+            claimed = _shown(entry.get("dtype"), entry.get("shape")) if isinstance(entry, dict) else repr(entry)
+            problems[name] = f"listed in the manifest ({claimed}) but not stored"
+    return problems
+
+
+def non_finite_arrays(arrays: Mapping) -> dict[str, str]:
+    """name -> '<name> holds nan at index (...) (k of n values non-finite)' for each floating
+    array of ``arrays`` with an inf or a NaN (empty when all are finite)."""
+    return {
+        name: describe_array(name, a)
+        for name, a in arrays.items()
+        if name != MANIFEST_KEY and np.asarray(a).dtype.kind == "f" and not np.isfinite(a).all()
+    }
+
+
+def check_manifest(arrays: Mapping, source: str, error: type[Exception] = OracleFileError) -> dict:
+    """The manifest of ``arrays`` (:func:`read_manifest`), checked against the arrays
+    (:func:`manifest_problems`); ``error`` (default :class:`OracleFileError`) naming every
+    disagreeing array with the claimed and the stored shape and dtype otherwise."""
+    manifest = read_manifest(arrays, source)
+    problems = manifest_problems(arrays, manifest)
+    if problems:
+        listed = "; ".join(f"{name!r}: {problem}" for name, problem in problems.items())
+        raise error(f"{source}: the manifest disagrees with the arrays ({len(problems)}): {listed}")
+    return manifest
+
+
+def check_golden(arrays: Mapping, source: str, error: type[Exception] = OracleFileError) -> dict:
+    """:func:`check_manifest`, and every floating array finite (``error`` naming the non-finite
+    ones otherwise: golden vectors with inf or NaN cannot be compared, not even with themselves)."""
+    manifest = check_manifest(arrays, source, error)
+    bad = non_finite_arrays(arrays)
+    if bad:
+        raise error(f"{source}: golden vectors must be finite, but {'; '.join(bad.values())}")
+    return manifest
+
+
 def save_golden(path: str | os.PathLike, golden: dict) -> Path:
     """Write golden vectors (as returned by :func:`fastweights_np.oracle.golden_vectors`) atomically.
 
-    The manifest must list exactly the file's arrays with their shapes and dtypes.
+    The manifest must list exactly the file's arrays with their shapes and dtypes, and the
+    arrays must be finite (:func:`check_golden`; ValueError otherwise, and nothing is written).
     """
-    manifest = read_manifest(golden, "the golden dict")
-    listed = set(manifest["arrays"])
-    present = set(golden) - {MANIFEST_KEY}
-    if listed != present:
-        raise ValueError(
-            f"the manifest lists {sorted(listed - present)} that are absent and omits {sorted(present - listed)}"
-        )
-    for name, entry in manifest["arrays"].items():
-        a = np.asarray(golden[name])
-        if list(a.shape) != entry["shape"] or str(a.dtype) != entry["dtype"]:
-            raise ValueError(
-                f"array {name!r} is {a.dtype}{a.shape}, the manifest says {entry['dtype']}{entry['shape']}"
-            )
+    check_golden(golden, "the golden dict", ValueError)
     return atomic_save_npz(path, {k: np.asarray(v) for k, v in golden.items()})
 
 
@@ -103,7 +165,15 @@ def read_arrays(path: str | os.PathLike, expected: str = THEIRS_EXPECTED) -> dic
 
 
 def load_golden(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Read a golden file and check its manifest's format version; returns the dict of arrays."""
+    """Read a golden file and check it: its manifest's format version, the manifest against
+    the arrays stored, and their finiteness (:func:`check_golden`); returns the dict of arrays.
+
+    Raises
+    ------
+    OracleFileError : as :func:`read_arrays`, or naming each array whose shape or dtype the
+        manifest misstates (the claimed and the stored), each listed but absent or stored but
+        unlisted, and each non-finite array
+    """
     arrays = read_arrays(path, GOLDEN_EXPECTED)
-    read_manifest(arrays, str(path))
+    check_golden(arrays, str(path))
     return arrays

@@ -25,6 +25,8 @@ dλ and dη are NumPy scalars of the config's dtype. Modules:
 - ``threads``: BLAS on one thread inside the kernels (always) and beside them (training loops)
 - ``workspace``: the arrays ``loss_and_grad`` allocates, kept between calls of the same shapes
 - ``lstm``: the LSTM's step, forward and BPTT, and its batch kernels
+- ``guards``: the shapes the kernels index by, made sure of before they run (the input
+  checks themselves are ``get_core``'s, the same for every backend)
 - ``cache``: Numba's on-disk cache, invalidated by an edit to any module here (not only the
   kernel's own file)
 - ``baselines``: the IRNN's and the LSTM's entry points (``get_core("irnn", backend="numba")``,
@@ -62,8 +64,10 @@ CORES = tuple(CORE_FUNCTIONS)
 def core(reference: Core) -> Core:
     """The reference core record ``reference`` computed by the Numba kernels (the backend
     interface of :mod:`fastweights_np.backends`): same signatures and results; the caches are
-    this backend's own; unchecked (``fastweights_np.backends.get_core`` adds the non-finite
-    checks). ValueError for a core without kernels (the A-LSTM)."""
+    this backend's own; unchecked (``fastweights_np.backends.get_core`` adds the input checks,
+    the same as every backend's, and the non-finite checks; called directly, the functions make
+    sure of the shapes their kernels index by, ``guards.py``). ValueError for a core without
+    kernels (the A-LSTM)."""
     if reference.name not in CORE_FUNCTIONS:
         raise ValueError(f"backend {BACKEND!r} has the cores {CORES}, not {reference.name!r}: use backend 'numpy'")
     forward, backward = CORE_FUNCTIONS[reference.name]

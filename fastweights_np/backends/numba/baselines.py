@@ -208,7 +208,7 @@ def baseline_sequence_forward(
     Returns ((hs (B, T, H), state_T), cache), as the reference does.
     """
     core = _core_of(cfg)
-    x, state0 = fit_inputs(core, params, x, cfg, state0)
+    params, x, state0 = fit_inputs(core, params, x, cfg, state0)
     return FORWARD[core.name](params, x, cfg, state0)
 
 

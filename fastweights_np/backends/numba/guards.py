@@ -2,7 +2,7 @@
 
 The compiled kernels do no bounds checks. The records of ``fastweights_np.get_core(name,
 "numba")`` check every input before this backend sees it (``fastweights_np.backends.checked_core``,
-with the core record's ``check_inputs`` / ``check_dout``, the same checks for every backend).
+with the core record's ``check_sequence_inputs`` / ``check_dout``, the same checks for every backend).
 The entry points here are public too, so each first makes sure, cheaply, that the arrays it
 will index have the shapes it indexes them by; when they do not, it runs those same checks,
 whose error names the argument (and when they pass, as for a plain-tuple state, it goes on
@@ -33,13 +33,15 @@ def _state_fits(core: Core, state: object, cfg: Any, batch: int) -> bool:
 
 def fit_inputs(
     core: Core, params: object, x: object, cfg: object, state0: object = None
-) -> tuple[np.ndarray, NamedTuple | None]:
-    """(x, state0) as given when cfg is ``core``'s config, params hold exactly its parameters'
-    shapes, x is (B, T, I) with B, T >= 1 and state0 is None or the core's state of the right
-    shapes; otherwise what ``core.check_inputs`` returns, or its TypeError / ValueError."""
+) -> tuple[dict[str, np.ndarray], np.ndarray, NamedTuple | None]:
+    """(the core's params, x, state0) as given when cfg is ``core``'s config, params hold its
+    parameters (and maybe others, left out) of their shapes, x is (B, T, I) with B, T >= 1 and
+    state0 is None or the core's state of the right shapes; otherwise what
+    ``core.check_sequence_inputs`` returns, or its TypeError / ValueError."""
+    own = core.own_params(params, cfg)
     if (
         isinstance(cfg, core.config_class)
-        and isinstance(params, dict)
+        and isinstance(own, dict)
         and isinstance(x, np.ndarray)
         and x.ndim == 3
         and x.shape[0] >= 1
@@ -48,12 +50,12 @@ def fit_inputs(
     ):
         shapes = core.param_shapes(cfg)
         if (
-            params.keys() == shapes.keys()
-            and _arrays_fit((params[name] for name in shapes), shapes.values())
+            own.keys() == shapes.keys()
+            and _arrays_fit((own[name] for name in shapes), shapes.values())
             and _state_fits(core, state0, cfg, x.shape[0])
         ):
-            return x, state0
-    return core.check_inputs(params, x, cfg, state0)
+            return own, x, state0
+    return core.check_sequence_inputs(params, x, cfg, state0)
 
 
 def fit_dout(core: Core, dout: object, cfg: Any, batch: int, steps: int) -> tuple[np.ndarray, NamedTuple | None]:

@@ -193,9 +193,10 @@ def sequence_forward(
 ) -> tuple[tuple[np.ndarray, FastWeightsState], ForwardCache]:
     """:func:`fastweights_np.cores.fast_weights.sequence_forward` computed by the Numba kernels
     (same arguments, same results; the cache is a :class:`ForwardCache`), for the paper's model
-    (:func:`check_paper_model`). ``get_core("fw", "numba")`` checks the inputs first; called
-    directly, inputs that do not fit the kernels get those checks' errors (``guards.fit_inputs``)."""
-    x, state0 = fit_inputs(FW, params, x, cfg, state0)
+    (:func:`check_paper_model`); params may hold the readout's V and c too (they are left
+    out). ``get_core("fw", "numba")`` checks the inputs first; called directly, inputs that do
+    not fit the kernels get those checks' errors (``guards.fit_inputs``)."""
+    params, x, state0 = fit_inputs(FW, params, x, cfg, state0)
     check_paper_model(cfg)
     B, T, _ = x.shape
     past, A_T, cache = core_forward(params, x, cfg, state0, decay, fast_lr, final_A=True)
@@ -239,7 +240,7 @@ def model_loss_and_grad(
     backward, skipping what the loss does not need (the final A, dx). The drive's forward and
     backward (C x_t + b, dC, db) run before and after it. The paper's model only
     (:func:`check_paper_model`)."""
-    x, _ = fit_inputs(FW, {name: params[name] for name in CORE_PARAM_NAMES if name in params}, x, cfg)
+    _, x, _ = fit_inputs(FW, params, x, cfg)  # the core's parameters; V and c are the readout's
     check_paper_model(cfg)
     store = thread_workspace()
     dtype = cfg.np_dtype

@@ -228,6 +228,7 @@ def sequence_backward(dout: tuple, cache: tuple) -> tuple[dict, object, FastWeig
 
 def _attention_backward(dout: tuple, cache: SequenceCache) -> tuple[dict, object, FastWeightsState | None]:
     dhs, dstate = dout
+    dstate = None if dstate is None else FastWeightsState(*dstate)  # a plain (dh_T, dA_T) pair too
     steps = cache.steps
     drive_cache, memory_cache, had_state0, params = cache.rest
     xp = namespace(dhs)
