@@ -6,7 +6,7 @@ looks up ``xp`` from its inputs and calls only the array API standard, so NumPy 
 NumPy's own code and other namespaces give the same numbers (``tests/test_array_namespace.py``
 runs every op under array-api-strict). Derivations: ``docs/math.md`` section 2; tanh:
 ``docs/variants.md``; the baselines' ops (sigmoid, the complex ops, copy_permute):
-``docs/baselines.md``.
+``docs/baselines.md``; the actor-critic's losses (``actor_critic.py``): §2.6.
 """
 
 from fastweights_np.ops.activation import activation_backward, activation_forward

@@ -5,17 +5,30 @@ from __future__ import annotations
 from fastweights_np.array_namespace import namespace
 
 
-def _one_hot(labels, n_classes: int, xp):
-    """(B, O) boolean array, True at [b, labels_b]."""
-    return labels[:, None] == xp.arange(n_classes, dtype=labels.dtype, device=labels.device)[None, :]
+def one_hot(labels, n_classes: int, xp):
+    """(..., O) boolean array, True at [..., labels[...]]."""
+    return labels[..., None] == xp.arange(n_classes, dtype=labels.dtype, device=labels.device)
 
 
-def softmax_xent_forward(logits, y) -> tuple[float, tuple]:
-    """L = −(1/B) Σ_b log softmax(logits_b)[y_b].
+def log_softmax(logits):
+    """log p = log softmax(logits) over the last axis, (..., O).
 
     log Σ_j exp(l_j) is taken as m + log1p(Σ_{j≠k} exp(l_j − m)) with k = argmax, m = l_k, so a
     confident prediction keeps its tiny loss (≈ Σ_{j≠k} exp(l_j − m)) instead of rounding it
     to 0 while its gradient p − onehot(y) is still resolved.
+    """
+    xp = namespace(logits)
+    n_classes = logits.shape[-1]
+    zero = xp.zeros_like(logits)
+    is_max = one_hot(xp.argmax(logits, axis=-1), n_classes, xp)  # k = argmax
+    m = xp.sum(xp.where(is_max, logits, zero), axis=-1, keepdims=True)  # m = l_k
+    shifted = logits - m
+    others = xp.where(is_max, zero, xp.exp(shifted))  # exp(l_j − m), j ≠ k
+    return shifted - xp.log1p(xp.sum(others, axis=-1, keepdims=True))
+
+
+def softmax_xent_forward(logits, y) -> tuple[float, tuple]:
+    """L = −(1/B) Σ_b log softmax(logits_b)[y_b] (log softmax: :func:`log_softmax`).
 
     Parameters
     ----------
@@ -28,14 +41,8 @@ def softmax_xent_forward(logits, y) -> tuple[float, tuple]:
     cache : (log p, y) with log p = log softmax(logits), (B, O)
     """
     xp = namespace(logits, y)
-    n_classes = logits.shape[-1]
-    zero = xp.zeros_like(logits)
-    is_max = _one_hot(xp.argmax(logits, axis=-1), n_classes, xp)  # k = argmax
-    m = xp.sum(xp.where(is_max, logits, zero), axis=-1, keepdims=True)  # m = l_k
-    shifted = logits - m
-    others = xp.where(is_max, zero, xp.exp(shifted))  # exp(l_j − m), j ≠ k
-    log_p = shifted - xp.log1p(xp.sum(others, axis=-1, keepdims=True))
-    picked = xp.sum(xp.where(_one_hot(y, n_classes, xp), log_p, zero), axis=-1)  # log p[b, y_b]
+    log_p = log_softmax(logits)
+    picked = xp.sum(xp.where(one_hot(y, logits.shape[-1], xp), log_p, xp.zeros_like(log_p)), axis=-1)
     loss = -float(xp.mean(picked))
     return loss, (log_p, y)
 
@@ -47,5 +54,5 @@ def softmax_xent_backward(dloss: float, cache: tuple):
     """
     log_p, y = cache
     xp = namespace(log_p, y)
-    dlogits = xp.where(_one_hot(y, log_p.shape[-1], xp), xp.expm1(log_p), xp.exp(log_p))
+    dlogits = xp.where(one_hot(y, log_p.shape[-1], xp), xp.expm1(log_p), xp.exp(log_p))
     return dlogits * (dloss / log_p.shape[0])
