@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from fastweights_np.files import FileFormatError, read_json
+from fastweights_np.files import read_json
 from fastweights_np.finite import NonFiniteError, check_gradients
 from fastweights_np.optim.adam import AdamConfig, adam_init, adam_step
 from fastweights_np.optim.schedule import SCHEDULES, learning_rate
@@ -27,15 +27,8 @@ from fastweights_np.train.checkpoint import RunState, checkpoint_path, load_chec
 from fastweights_np.train.clip import clip_by_global_norm
 from fastweights_np.train.options import SUPERVISED_OPTIONS
 from fastweights_np.train.progress import Progress
-from fastweights_np.train.run_dir import (
-    append_metrics,
-    changed_fields,
-    prepare_run_dir,
-    run_dir_lock,
-    truncate_metrics,
-    write_final,
-    write_run_info,
-)
+from fastweights_np.train.resume import start_state
+from fastweights_np.train.run_dir import append_metrics, run_dir_lock, write_final
 
 
 class Trainable(Protocol):
@@ -165,41 +158,9 @@ def train(
 
 
 def _start(model: Trainable, cfg: TrainConfig, run_dir: Path | None, info: dict, resume: bool) -> RunState | None:
-    """The state to train from: fresh, or (resume) the checkpoint's once run.json, the checkpoint
-    and the budget are checked, with run.json and the log brought to it. Nothing is written
-    before every check has passed. None: the run had finished with this budget already."""
-    if run_dir is None or not resume:
-        if run_dir is not None:
-            prepare_run_dir(run_dir, info, resume)
-        return _fresh(model, cfg, info)
-    saved = prepare_run_dir(run_dir, info, resume)
-    path = checkpoint_path(run_dir)
-    state = None
-    if path.exists():
-        try:
-            state = load_checkpoint(path)
-        except FileFormatError as exc:
-            raise FileFormatError(f"cannot resume: {exc}. Delete it and --resume starts the run again from "
-                                  "step 0") from None
-        edited = [] if state.run_info is None else changed_fields(state.run_info, saved)
-        if edited:
-            raise ValueError(f"cannot resume {run_dir}: its run.json was changed after the checkpoint was written "
-                             f"({', '.join(edited)}); put it back, or start a new run with the new options")
-    diffs = changed_fields(saved, info, RESUMABLE)
-    if diffs:
-        raise ValueError(f"cannot resume {run_dir}: its run.json differs from this run in {', '.join(diffs)}")
-    saved_steps = saved.get("train", {}).get("steps", cfg.steps)
-    if cfg.steps < saved_steps:
-        raise ValueError(f"cannot resume {run_dir} with --steps {cfg.steps}: the run's budget is {saved_steps:,} "
-                         "steps, and a resume may only raise it")
-    if state is not None and state.step == cfg.steps == saved_steps and (run_dir / "final.json").exists():
-        return None  # finished with this budget: nothing to do, nothing written
-    if saved != info:  # the budget was raised
-        write_run_info(run_dir, info)
-    truncate_metrics(run_dir / "metrics.jsonl", -1 if state is None else state.last_eval_step)
-    if state is None:  # killed before its first checkpoint: from the start
-        return _fresh(model, cfg, info)
-    return replace(state, run_info=info)
+    """:func:`fastweights_np.train.resume.start_state` of this trainer's state."""
+    return start_state(run_dir, info, resume, fresh=lambda: _fresh(model, cfg, info), load=load_checkpoint,
+                       budget=("steps", cfg.steps), resumable=RESUMABLE)
 
 
 def _fresh(model: Trainable, cfg: TrainConfig, info: dict) -> RunState:
