@@ -47,13 +47,38 @@ def checkpoint_path(run_dir: str | os.PathLike) -> Path:
     return Path(run_dir) / "checkpoint.npz"
 
 
+def save_groups(path: str | os.PathLike, fmt: str, groups: dict[str, dict[str, np.ndarray]], meta: dict) -> Path:
+    """A checkpoint of any trainer: named groups of arrays (stored as "<group>.<name>") and a JSON
+    object ``meta`` (stored as ``__state__``, with "format": ``fmt``), in one atomic ``.npz``."""
+    arrays = {f"{group}.{k}": v for group, named in groups.items() for k, v in named.items()}
+    arrays["__state__"] = np.array(json.dumps(dict(meta, format=fmt)))
+    return atomic_save_npz(path, arrays)
+
+
+def load_groups(path: str | os.PathLike, fmt: str, groups: tuple[str, ...]) -> tuple[dict[str, dict], dict]:
+    """Read :func:`save_groups`' file: ({group: {name: array}}, meta); FileFormatError naming the
+    file for a missing, damaged or foreign one. Groups are matched longest first ("adam.m" before
+    "adam")."""
+    expected = f"a {fmt} file written by 'fastweights-np train'"
+    f = read_npz(path, expected)
+    try:
+        meta = json.loads(str(f["__state__"]))
+    except (KeyError, json.JSONDecodeError) as exc:
+        raise FileFormatError(f"{path} lacks the state {exc!s} or holds it damaged; expected {expected}") from None
+    if not isinstance(meta, dict) or meta.get("format") != fmt:
+        found = meta.get("format") if isinstance(meta, dict) else None
+        raise FileFormatError(f"{path} has format {found!r}; expected {expected}")
+    found = {group: {} for group in groups}
+    for key, value in f.items():
+        group = next((g for g in sorted(groups, key=len, reverse=True) if key.startswith(g + ".")), None)
+        if group is not None:
+            found[group][key[len(group) + 1:]] = value
+    return found, meta
+
+
 def save_checkpoint(path: str | os.PathLike, state: RunState) -> Path:
-    arrays = {f"params.{k}": v for k, v in state.params.items()}
-    arrays.update({f"best.{k}": v for k, v in state.best_params.items()})
-    arrays.update({f"adam.m.{k}": v for k, v in state.adam.m.items()})
-    arrays.update({f"adam.v.{k}": v for k, v in state.adam.v.items()})
+    groups = {"params": state.params, "best": state.best_params, "adam.m": state.adam.m, "adam.v": state.adam.v}
     meta = {
-        "format": CHECKPOINT_FORMAT,
         "step": state.step,
         "adam_step": state.adam.step,
         "adam_config": asdict(state.adam_config),
@@ -66,29 +91,20 @@ def save_checkpoint(path: str | os.PathLike, state: RunState) -> Path:
         "last_eval_step": state.last_eval_step,
         "run": state.run_info,
     }
-    arrays["__state__"] = np.array(json.dumps(meta))
-    return atomic_save_npz(path, arrays)
+    return save_groups(path, CHECKPOINT_FORMAT, groups, meta)
 
 
 def load_checkpoint(path: str | os.PathLike) -> RunState:
     """Read a checkpoint written by :func:`save_checkpoint`; FileFormatError
     (fastweights_np.files) naming the file for a missing, damaged or foreign one."""
-    expected = f"a {CHECKPOINT_FORMAT} file written by 'fastweights-np train'"
-    f = read_npz(path, expected)
+    g, meta = load_groups(path, CHECKPOINT_FORMAT, ("params", "best", "adam.m", "adam.v"))
     try:
-        meta = json.loads(str(f["__state__"]))
-        if meta.get("format") != CHECKPOINT_FORMAT:
-            raise FileFormatError(f"{path} has format {meta.get('format')!r}; expected {expected}")
-
-        def group(prefix: str) -> dict[str, np.ndarray]:
-            return {k[len(prefix) :]: f[k] for k in f if k.startswith(prefix)}
-
         return RunState(
             step=int(meta["step"]),
-            params=group("params."),
-            adam=AdamState(int(meta["adam_step"]), group("adam.m."), group("adam.v.")),
+            params=g["params"],
+            adam=AdamState(int(meta["adam_step"]), g["adam.m"], g["adam.v"]),
             adam_config=AdamConfig(**meta["adam_config"]),
-            best_params=group("best."),
+            best_params=g["best"],
             best_val_error=float(meta["best_val_error"]),
             best_val_loss=float(meta["best_val_loss"]),
             best_step=int(meta["best_step"]),
@@ -100,5 +116,6 @@ def load_checkpoint(path: str | os.PathLike) -> RunState:
             last_eval_step=int(meta.get("last_eval_step", meta["step"])),
             run_info=meta.get("run"),
         )
-    except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
-        raise FileFormatError(f"{path} lacks the state {exc!s} or holds it damaged; expected {expected}") from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FileFormatError(f"{path} lacks the state {exc!s} or holds it damaged; expected a "
+                              f"{CHECKPOINT_FORMAT} file written by 'fastweights-np train'") from None

@@ -27,10 +27,11 @@ from fastweights_np.heads import linear_head_backward, linear_head_forward
 from fastweights_np.models.classifier import CORE_PREFIX
 from fastweights_np.ops import affine_backward, affine_forward, relu_backward, relu_forward
 from fastweights_np.ops.actor_critic import actor_critic_loss_backward, actor_critic_loss_forward
+from fastweights_np.tasks.catch.env import NUM_ACTIONS
 from fastweights_np.validation import check_float_array
 
 Params = dict[str, np.ndarray]
-ACTIONS = 3  # left, stay, right
+ACTIONS = NUM_ACTIONS  # left, stay, right
 # Our defaults for the fast-weights core (the paper searches S, η and λ at random).
 FW_AGENT_DEFAULTS = {"decay": 0.9, "fast_lr": 0.5, "inner_steps": 1}
 
