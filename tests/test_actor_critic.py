@@ -49,7 +49,7 @@ def test_sample_actions_follows_the_policy():
 
 @pytest.mark.parametrize("core", ["fw", "lstm"])
 def test_a_short_run_raises_the_mean_reward(tmp_path, core):
-    cfg = ActorCriticConfig(updates=300, episodes=32, lr=3e-3, optimizer="adam", log_every=50, eval_every=300,
+    cfg = ActorCriticConfig(frames=300 * 32 * 5, episodes=32, lr=3e-3, optimizer="adam", log_every=50, eval_every=300,
                             eval_episodes=500, checkpoint_every=100, seed=1)
     result = train(_agent(core), _make_env(), cfg, tmp_path / "run", progress=False)
     records = _log(tmp_path / "run")
@@ -61,7 +61,7 @@ def test_a_short_run_raises_the_mean_reward(tmp_path, core):
 @pytest.mark.parametrize("optimizer", ["rmsprop", "adam"])
 @pytest.mark.parametrize("stop_at", [1, 7, 12])  # before and after checkpoints (every 5), in a log (every 4)
 def test_ctrl_c_then_resume_equals_an_uninterrupted_run(tmp_path, optimizer, stop_at):
-    cfg = ActorCriticConfig(updates=16, episodes=8, lr=3e-3, optimizer=optimizer, log_every=4, eval_every=8,
+    cfg = ActorCriticConfig(frames=16 * 8 * 5, episodes=8, lr=3e-3, optimizer=optimizer, log_every=4, eval_every=8,
                             eval_episodes=50, checkpoint_every=5, seed=3)
     straight = train(_agent(), _make_env(blank_after=2), cfg, tmp_path / "straight", progress=False)
 
@@ -92,13 +92,13 @@ def test_an_overflow_stops_the_run_naming_the_update(tmp_path):
             return loss, grads, terms
 
     agent = Overflowing(AgentConfig(screen=5, core="irnn", hidden_size=8, input_size=8, dtype="float64"))
-    cfg = ActorCriticConfig(updates=4, episodes=4, log_every=2, eval_every=2, eval_episodes=10, checkpoint_every=2)
+    cfg = ActorCriticConfig(frames=80, episodes=4, log_every=2, eval_every=2, eval_episodes=10, checkpoint_every=2)
     kept = r"checkpoint.npz keeps the last good state \(update 0\)"
     with pytest.raises(NonFiniteError, match=r"update 1.*'pi.W'.*" + kept):
         train(agent, _make_env(), cfg, tmp_path / "run", progress=False)
 
 
 def test_bad_config_values_are_named():
-    for field, value in (("updates", 0), ("optimizer", "sgd"), ("gamma", 1.5), ("lr", 0.0), ("clip_norm", -1.0)):
+    for field, value in (("frames", 0), ("optimizer", "sgd"), ("gamma", 1.5), ("lr", 0.0), ("clip_norm", -1.0)):
         with pytest.raises(ValueError, match=field):
             ActorCriticConfig(**{field: value})

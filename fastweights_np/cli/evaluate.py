@@ -38,6 +38,9 @@ def load_run(run_dir: Path):
             raise ValueError(f"{run_dir} is not a training run: {name} is missing")
     info = read_record(run_dir / "run.json", RUN_EXPECTED, ("options",))
     task = get_task(info.get("task"))
+    if task.metric is None:
+        raise ValueError(f"'fastweights-np eval' evaluates supervised runs; the evaluations of a {task.name} run "
+                         f"(eval_reward, catch_rate) are in {run_dir / 'metrics.jsonl'} and final.json")
     built, _, _ = build_run(task.name, info["options"])
     return task, built, info["options"], load_checkpoint(run_dir / "checkpoint.npz")
 

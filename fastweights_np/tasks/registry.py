@@ -9,11 +9,12 @@ folder with a ``task.py`` and one line in :data:`TASKS`; nothing in ``cli/`` cha
 from __future__ import annotations
 
 from fastweights_np.tasks.assoc.task import TASK as ASSOC
+from fastweights_np.tasks.catch.task import TASK as CATCH
 from fastweights_np.tasks.experiment import Experiment
 from fastweights_np.tasks.mnist.task import TASK as MNIST
 from fastweights_np.tasks.task import Task
 
-TASKS: dict[str, Task] = {task.name: task for task in (ASSOC, MNIST)}
+TASKS: dict[str, Task] = {task.name: task for task in (ASSOC, MNIST, CATCH)}
 TASK_NAMES: tuple[str, ...] = tuple(TASKS)
 
 

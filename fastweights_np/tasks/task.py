@@ -35,21 +35,42 @@ class SupervisedRun:
 
 
 @dataclass(frozen=True)
+class ActorCriticRun:
+    """What a task builds from a run's options, for the "actor_critic" trainer.
+
+    agent : ``init_params``, ``zero_state``, ``act``, ``loss_and_grad``, ``param_count``
+        (``fastweights_np.train.actor_critic.Agent``)
+    make_env : episodes -> an environment of that many episodes in step
+    info, label, title : as in :class:`SupervisedRun`
+    """
+
+    agent: Any
+    make_env: Callable[[int], Any]
+    info: dict
+    label: str
+    title: str
+
+
+@dataclass(frozen=True)
 class Task:
     """One task of the paper, as the command line and the trainers see it.
 
     name : ``fastweights-np train NAME``; run.json's "task"
     help : the one-line help of ``train NAME``
     description : the paragraph of ``train NAME --help``
-    trainer : the trainer kind, a key of ``fastweights_np.train.registry.TRAINERS`` ("supervised")
+    trainer : the trainer kind, a key of ``fastweights_np.train.registry.TRAINERS`` ("supervised",
+        "actor_critic")
     options : the task's own options (its data: sizes, seeds, ...)
     model_options : the model's options (e.g. ``tasks.options.model_options()``)
     trainer_defaults : the task's defaults for the trainer's options (e.g. {"steps": 30000})
     resolve : complete options -> options with derived defaults filled in (given options kept)
     build : complete options (the task's, the model's and the trainer's) -> the run the trainer
-        takes (a :class:`SupervisedRun` for "supervised"); ValueError on inconsistent options
-    metric : ``metric(model, params, split, batch_size) -> {"loss", "error"}``, the evaluation
+        takes (a :class:`SupervisedRun` for "supervised", an :class:`ActorCriticRun` for
+        "actor_critic"); ValueError on inconsistent options
+    metric : ``metric(model, params, split, batch_size) -> {"loss", "error"}``, the evaluation of
+        a supervised task (None for a task evaluated by its trainer, whose records hold it)
     show : ``show(model, params, split, n) -> lines``, ``eval``'s examples with the prediction
+        (None with ``metric``)
     examine : ``examine(model, params, split, out_dir, split_name) -> lines``, what ``eval`` prints
         and writes (into the run directory) beyond the error, e.g. a confusion matrix and a
         figure; None for nothing more
@@ -65,8 +86,8 @@ class Task:
     options: tuple[Option, ...]
     model_options: tuple[Option, ...]
     build: Callable[[dict], Any]
-    metric: Callable[[Any, dict, Any, int], dict]
-    show: Callable[[Any, dict, Any, int], list[str]]
+    metric: Callable[[Any, dict, Any, int], dict] | None
+    show: Callable[[Any, dict, Any, int], list[str]] | None
     trainer_defaults: dict = field(default_factory=dict)
     resolve: Callable[[dict], dict] = dict
     examine: Callable[..., list[str]] | None = None

@@ -43,7 +43,7 @@ from fastweights_np.train.run_dir import append_metrics, run_dir_lock, write_fin
 
 CHECKPOINT_FORMAT = "fastweights_np.actor_critic_checkpoint/1"
 OPTIMIZERS = ("rmsprop", "adam")
-RESUMABLE = ("updates",)  # what a resume may change (raise the budget)
+RESUMABLE = ("frames",)  # what a resume may change (raise the budget)
 LOSS_TERMS = ("loss", "policy", "entropy", "value")  # logged as means over the updates since the last record
 
 
@@ -74,7 +74,8 @@ MakeEnv = Callable[[int], Env]  # episodes -> an environment of that many episod
 
 @dataclass(frozen=True)
 class ActorCriticConfig:
-    """How to train: ``updates`` updates, each on ``episodes`` episodes played in step.
+    """How to train: updates on ``episodes`` episodes played in step until ``frames``
+    environment frames (observations) have been seen (E·N per update on Catch).
 
     lr : the optimiser's learning rate; optimizer : "rmsprop" (α = ``rmsprop_alpha``, ε =
         ``rmsprop_eps``) or "adam"
@@ -84,7 +85,7 @@ class ActorCriticConfig:
     seed : parameters, episodes and actions
     """
 
-    updates: int = 10_000
+    frames: int = 2_000_000
     episodes: int = 32
     lr: float = 7e-4
     optimizer: str = "rmsprop"
@@ -101,7 +102,7 @@ class ActorCriticConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("updates", "episodes", "log_every", "eval_every", "eval_episodes", "checkpoint_every"):
+        for name in ("frames", "episodes", "log_every", "eval_every", "eval_episodes", "checkpoint_every"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -257,7 +258,7 @@ def train(
     cfg : the schedule and the loss's weights
     run_dir : where run.json, metrics.jsonl, checkpoint.npz and final.json go (None: nowhere)
     run_info : JSON-able description of the run, written to run.json with "train": asdict(cfg)
-    resume : continue the run in ``run_dir`` exactly (only ``updates`` may change, upwards)
+    resume : continue the run in ``run_dir`` exactly (only ``frames`` may change, upwards)
     progress : a progress bar with frames per second and the mean reward
 
     Returns
@@ -287,8 +288,11 @@ def _fresh(agent: Agent, cfg: ActorCriticConfig, info: dict) -> ACState:
 
 def _train(agent: Agent, make_env: MakeEnv, cfg: ActorCriticConfig, run_dir: Path | None, info: dict,
            resume: bool, progress: bool) -> ACResult:
+    def spent(state: ACState) -> bool:
+        return state.frames >= cfg.frames
+
     state = start_state(run_dir, info, resume, fresh=lambda: _fresh(agent, cfg, info), load=load_state,
-                        budget=("updates", cfg.updates), resumable=RESUMABLE)
+                        budget=("frames", cfg.frames), finished=spent, resumable=RESUMABLE)
     if state is None:
         final = json.loads((run_dir / "final.json").read_text())
         return ACResult("unchanged", final["step"], final["frames"], final["eval_reward"], final["catch_rate"],
@@ -299,7 +303,7 @@ def _train(agent: Agent, make_env: MakeEnv, cfg: ActorCriticConfig, run_dir: Pat
     started = time.perf_counter() - state.elapsed_s
     interval = {"start": time.perf_counter(), "frames": state.frames}
     last_eval: dict = {}
-    bar = Progress(cfg.updates, state.step, progress)
+    bar = Progress(cfg.frames, state.frames, progress, unit="frame")
 
     def log_now(state: ACState) -> ACState:
         now = time.perf_counter()
@@ -309,7 +313,7 @@ def _train(agent: Agent, make_env: MakeEnv, cfg: ActorCriticConfig, run_dir: Pat
                   **{k: sums[k] / sums["updates"] for k in LOSS_TERMS if sums.get("updates")},
                   "frames_per_s": (state.frames - interval["frames"]) / max(now - interval["start"], 1e-9),
                   "elapsed_s": now - started}
-        if state.step % cfg.eval_every == 0 or state.step == cfg.updates:
+        if state.step % cfg.eval_every == 0 or spent(state):
             last_eval.update(evaluate(agent, state.params, make_env, cfg.eval_episodes,
                                       np.random.default_rng([cfg.seed, 2, state.step])))
             record.update(last_eval)
@@ -325,18 +329,19 @@ def _train(agent: Agent, make_env: MakeEnv, cfg: ActorCriticConfig, run_dir: Pat
     status = "finished"
     try:
         while True:
-            due = state.step % cfg.log_every == 0 or state.step % cfg.eval_every == 0 or state.step == cfg.updates
+            due = state.step % cfg.log_every == 0 or state.step % cfg.eval_every == 0 or spent(state)
             if due and state.last_eval_step != state.step:
                 state = log_now(state)
             if run_dir is not None and saved_step != state.step and (
-                state.step % cfg.checkpoint_every == 0 or state.step == cfg.updates
+                state.step % cfg.checkpoint_every == 0 or spent(state)
             ):
                 save(state)
                 saved_step = state.step
-            if state.step >= cfg.updates:
+            if spent(state):
                 break
+            frames_before = state.frames
             state = _update(agent, env, cfg, update, state, run_dir, saved_step)
-            bar.update(1)
+            bar.update(state.frames - frames_before)
     except KeyboardInterrupt:
         status = "interrupted"
         if run_dir is not None:
@@ -378,8 +383,25 @@ def _update(agent: Agent, env: Env, cfg: ActorCriticConfig, update: Callable, st
                    frames=state.frames + played.seen)
 
 
+def config_from_options(options: dict) -> ActorCriticConfig:
+    """The ActorCriticConfig named by a run's options (the keys of
+    :data:`fastweights_np.train.options.ACTOR_CRITIC_OPTIONS`)."""
+    o = options
+    return ActorCriticConfig(
+        frames=o["frames"], episodes=o["episodes"], lr=o["lr"], optimizer=o["optimizer"], gamma=o["gamma"],
+        entropy_weight=o["entropy_weight"], value_weight=o["value_weight"], clip_norm=o["clip"],
+        log_every=o["log_every"], eval_every=o["eval_every"], eval_episodes=o["eval_episodes"],
+        checkpoint_every=o["checkpoint_every"], seed=o["seed"],
+    )
+
+
+def train_task(task: Any, run: Any, cfg: ActorCriticConfig, run_dir: Path | None = None, **kwargs) -> ACResult:
+    """:func:`train` on what a task built (an ActorCriticRun)."""
+    return train(run.agent, run.make_env, cfg, run_dir, **kwargs)
+
+
 def describe(cfg: ActorCriticConfig) -> str:
-    return f"{cfg.updates:,} updates of {cfg.episodes} episodes ({cfg.optimizer}, lr {cfg.lr:g})"
+    return f"{cfg.frames:,} frames, {cfg.episodes} episodes an update ({cfg.optimizer}, lr {cfg.lr:g})"
 
 
 def report(result: ACResult) -> str:

@@ -7,12 +7,13 @@ class Progress:
     """A tqdm bar over ``total`` steps starting at ``initial``; every method is a no-op when
     ``enabled`` is False."""
 
-    def __init__(self, total: int, initial: int = 0, enabled: bool = True):
+    def __init__(self, total: int, initial: int = 0, enabled: bool = True, unit: str = "step"):
         self.bar = None
         if enabled:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True, mininterval=0.5)
+            self.bar = tqdm(total=total, initial=initial, unit=unit, unit_scale=unit != "step", dynamic_ncols=True,
+                            mininterval=0.5)
 
     def update(self, n: int = 1) -> None:
         if self.bar is not None:

@@ -10,14 +10,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastweights_np.tasks.options import Option
-from fastweights_np.train import supervised
+from fastweights_np.train import actor_critic, supervised
+from fastweights_np.train.options import ACTOR_CRITIC_OPTIONS
 
 
 @dataclass(frozen=True)
 class Trainer:
     """One trainer kind.
 
-    name : the kind, e.g. "supervised"
+    name : the kind: "supervised", "actor_critic"
     options : its options (a task may change their defaults: ``Task.trainer_defaults``)
     resumable : the options a resume may change (the others must equal run.json's)
     config : options -> its config (a dataclass, written to run.json as "train")
@@ -47,7 +48,17 @@ SUPERVISED = Trainer(
     report=supervised.report,
 )
 
-TRAINERS: dict[str, Trainer] = {trainer.name: trainer for trainer in (SUPERVISED,)}
+ACTOR_CRITIC = Trainer(
+    name="actor_critic",
+    options=ACTOR_CRITIC_OPTIONS,
+    resumable=actor_critic.RESUMABLE,
+    config=actor_critic.config_from_options,
+    train=lambda *args, **kwargs: actor_critic.train_task(*args, **kwargs),
+    describe=actor_critic.describe,
+    report=actor_critic.report,
+)
+
+TRAINERS: dict[str, Trainer] = {trainer.name: trainer for trainer in (SUPERVISED, ACTOR_CRITIC)}
 
 
 def get_trainer(name: str) -> Trainer:

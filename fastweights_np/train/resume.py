@@ -27,6 +27,7 @@ def start_state(
     fresh: Callable[[], State],
     load: Callable[[Path], State],
     budget: tuple[str, int],
+    finished: Callable[[State], bool],
     resumable: tuple[str, ...],
 ) -> State | None:
     """The state to train from: ``fresh()``, or (resume) the checkpoint's, once run.json, the
@@ -41,6 +42,7 @@ def start_state(
     fresh : the state at step 0
     load : reads a checkpoint (FileFormatError for a damaged one)
     budget : (the config field of the budget, e.g. "steps", its value): a resume may raise it only
+    finished : whether a state has spent the budget
     resumable : the options a resume may change (the budget's)
 
     Returns
@@ -72,7 +74,7 @@ def start_state(
     if value < saved_budget:
         raise ValueError(f"cannot resume {run_dir} with --{name.replace('_', '-')} {value}: the run's budget is "
                          f"{saved_budget:,}, and a resume may only raise it")
-    if state is not None and state.step == value == saved_budget and (run_dir / "final.json").exists():
+    if state is not None and value == saved_budget and finished(state) and (run_dir / "final.json").exists():
         return None
     if saved != info:  # the budget was raised
         write_run_info(run_dir, info)

@@ -160,7 +160,7 @@ def train(
 def _start(model: Trainable, cfg: TrainConfig, run_dir: Path | None, info: dict, resume: bool) -> RunState | None:
     """:func:`fastweights_np.train.resume.start_state` of this trainer's state."""
     return start_state(run_dir, info, resume, fresh=lambda: _fresh(model, cfg, info), load=load_checkpoint,
-                       budget=("steps", cfg.steps), resumable=RESUMABLE)
+                       budget=("steps", cfg.steps), finished=lambda s: s.step >= cfg.steps, resumable=RESUMABLE)
 
 
 def _fresh(model: Trainable, cfg: TrainConfig, info: dict) -> RunState:
