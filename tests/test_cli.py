@@ -72,17 +72,17 @@ def test_python_dash_m_entry_point():
     assert "gradient check PASSED" in result.stdout
 
 
-def test_the_task_registry_lists_assoc_and_mnist():
+def test_the_task_registry_lists_assoc_mnist_and_catch():
     from fastweights_np.tasks.registry import TASK_NAMES, TASKS, experiments, get_task
     from fastweights_np.train.registry import TRAINERS
 
     assert "assoc" in TASKS and "assoc" in TASK_NAMES and get_task("assoc").trainer == "supervised"
-    assert get_task("mnist").trainer == "supervised"
+    assert get_task("mnist").trainer == "supervised" and get_task("catch").trainer == "actor_critic"
     assert all(task.trainer in TRAINERS for task in TASKS.values())
     assert experiments()["table1"][0] is TASKS["assoc"]
     assert experiments()["table2"][0] is TASKS["mnist"]
-    with pytest.raises(ValueError, match=r"unknown task 'catch'; the tasks are \['assoc', 'mnist'\]"):
-        get_task("catch")
+    with pytest.raises(ValueError, match=r"unknown task 'pong'; the tasks are \['assoc', 'catch', 'mnist'\]"):
+        get_task("pong")
 
 
 def test_a_registered_task_becomes_a_train_subcommand(monkeypatch, tmp_path, capsys):
@@ -124,7 +124,7 @@ def test_a_registered_task_becomes_a_train_subcommand(monkeypatch, tmp_path, cap
 
 @pytest.mark.parametrize(("args", "message"), [
     (["train"], "the following arguments are required: TASK"),
-    (["train", "catch", "--out", "x"], "argument TASK: invalid choice: 'catch' (choose from 'assoc', 'mnist')"),
+    (["train", "pong", "--out", "x"], "argument TASK: invalid choice: 'pong' (choose from 'assoc', 'mnist', 'catch')"),
     (["reproduce", "table9"], "argument EXPERIMENT: invalid choice: 'table9' (choose from 'table1', 'table2')"),
 ])
 def test_train_and_reproduce_name_a_known_task_and_experiment(capsys, args, message):
