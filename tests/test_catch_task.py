@@ -66,3 +66,19 @@ def test_eval_says_where_a_catch_runs_evaluations_are(tmp_path, capsys):
     assert main(["eval", str(run)]) == 2
     assert "metrics.jsonl" in capsys.readouterr().err
 
+
+
+def test_plot_draws_the_reward_against_frames(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    from fastweights_np.cli.plot import read_curve
+
+    runs = []
+    for core in ("fw", "lstm"):
+        runs.append(tmp_path / core)
+        assert main(["train", "catch", "--core", core, "--out", str(runs[-1]), *TINY]) == 0
+    frames, rewards = read_curve(runs[0], "mean_reward", "frames")
+    assert frames == [400, 800, 1200, 1600] and len(rewards) == 4  # a record every 10 updates of 8 × 5 frames
+    assert main(["plot", *map(str, runs), "--metric", "mean_reward", "--out", str(tmp_path / "c.png")]) == 0
+    assert (tmp_path / "c.png").stat().st_size > 1000
+    assert main(["plot", str(runs[0]), "--metric", "catch_rate", "--x", "updates", "--out",
+                 str(tmp_path / "d.png")]) == 0

@@ -11,14 +11,20 @@ from fastweights_np.tasks.paper_table import RUN_EXPECTED, read_record
 
 METRICS_EXPECTED = "the metrics.jsonl of a 'fastweights-np train' run (one JSON object per line)"
 
-METRICS = ("test_loss", "test_error", "val_loss", "val_error", "train_loss")
+METRICS = ("test_loss", "test_error", "val_loss", "val_error", "train_loss", "mean_reward", "eval_reward",
+           "catch_rate")
 LABELS = {
     "test_loss": "test negative log-likelihood",
     "test_error": "test error",
     "val_loss": "validation negative log-likelihood",
     "val_error": "validation error",
     "train_loss": "training loss (mean since the previous evaluation)",
+    "mean_reward": "mean episode reward (since the previous record)",
+    "eval_reward": "mean episode reward (evaluation)",
+    "catch_rate": "catch rate (evaluation)",
 }
+X_AXES = {"updates": "step", "frames": "frames"}  # --x: the records' key
+REWARD_METRICS = ("mean_reward", "eval_reward", "catch_rate")  # an actor-critic run's: against frames
 
 
 def add_parser(subparsers) -> None:
@@ -30,14 +36,18 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("runs", nargs="+", type=Path, help="run directories written by 'fastweights-np train'")
     p.add_argument("--out", type=Path, required=True, help="the PNG to write")
-    p.add_argument("--metric", choices=METRICS, default="test_loss", help="default test_loss")
+    p.add_argument("--metric", choices=METRICS, default="test_loss",
+                   help="default test_loss; a Catch run's are mean_reward, eval_reward, catch_rate")
+    p.add_argument("--x", choices=tuple(X_AXES), default=None,
+                   help="the x axis (default: frames for the reward metrics, updates otherwise)")
     p.add_argument("--log-y", action="store_true", help="logarithmic y axis")
     p.add_argument("--title", default=None, help="figure title")
     p.set_defaults(handler=run)
 
 
-def read_curve(run_dir: Path, metric: str) -> tuple[list[int], list[float]]:
-    """(steps, values) of ``metric`` in run_dir/metrics.jsonl, evaluations only. A torn last line,
+def read_curve(run_dir: Path, metric: str, x: str = "updates") -> tuple[list[int], list[float]]:
+    """(x, values) of ``metric`` in run_dir/metrics.jsonl, x the updates or the environment frames
+    (``x`` a key of :data:`X_AXES`), evaluations only. A torn last line,
     which a run interrupted while logging leaves, is skipped; FileFormatError naming the file and
     the line for any other line that is not a JSON object."""
     path = run_dir / "metrics.jsonl"
@@ -46,7 +56,9 @@ def read_curve(run_dir: Path, metric: str) -> tuple[list[int], list[float]]:
     steps, values = [], []
     for record in read_jsonl(path, METRICS_EXPECTED):
         if not record.get("final") and record.get(metric) is not None:
-            steps.append(record["step"])
+            if X_AXES[x] not in record:
+                raise ValueError(f"{path} has no {X_AXES[x]!r} in its records: plot it against updates (--x updates)")
+            steps.append(record[X_AXES[x]])
             values.append(record[metric])
     return steps, values
 
@@ -88,8 +100,10 @@ def line_styles(keys: list[tuple]) -> list[dict]:
 
 
 def plot_curves(runs: list[Path], out: Path, metric: str = "test_loss", log_y: bool = False,
-                title: str | None = None) -> Path:
-    """Draw ``metric`` against updates for every run into the PNG ``out``."""
+                title: str | None = None, x: str | None = None) -> Path:
+    """Draw ``metric`` against updates or frames (``x``; default frames for the reward metrics)
+    for every run into the PNG ``out``."""
+    x = x or ("frames" if metric in REWARD_METRICS else "updates")
     try:
         import matplotlib
 
@@ -100,9 +114,9 @@ def plot_curves(runs: list[Path], out: Path, metric: str = "test_loss", log_y: b
     fig, ax = plt.subplots(figsize=(8.5, 4.5))
     keys = [run_key(run_dir) for run_dir in runs]
     for run_dir, label, style in zip(runs, run_labels(keys), line_styles(keys), strict=True):
-        steps, values = read_curve(run_dir, metric)
+        steps, values = read_curve(run_dir, metric, x)
         ax.plot(steps, values, label=label, **style)
-    ax.set_xlabel("updates")
+    ax.set_xlabel("environment frames" if x == "frames" else "updates")
     ax.set_ylabel(LABELS[metric])
     if log_y:
         ax.set_yscale("log")
@@ -118,5 +132,5 @@ def plot_curves(runs: list[Path], out: Path, metric: str = "test_loss", log_y: b
 
 
 def run(args: argparse.Namespace) -> int:
-    print(f"wrote {plot_curves(args.runs, args.out, args.metric, args.log_y, args.title)}")
+    print(f"wrote {plot_curves(args.runs, args.out, args.metric, args.log_y, args.title, args.x)}")
     return 0
