@@ -34,8 +34,10 @@ from fastweights_np.train import actor_critic as ac  # noqa: E402
 
 
 def agent_update(core: str, backend: str, size: int, episodes: int):
-    """A function running one update of this agent and returning (seconds, acting seconds)."""
-    options = options_of_command("catch", ["--core", core, "--backend", backend, "--size", str(size),
+    """A function running one update of this agent and returning (seconds, acting seconds);
+    ``backend`` may carry further options ("numba --form attention"); otherwise the task's defaults
+    (fw: the matrix form on Numba, the attention form on NumPy)."""
+    options = options_of_command("catch", ["--core", core, "--backend", *backend.split(), "--size", str(size),
                                            "--episodes", str(episodes), "--out", "unused"])
     run = TASK.build(options)
     cfg = ac.config_from_options(options)
@@ -63,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", default="1")
     args = p.parse_args(argv)
     cells = [(core, backend) for core in ("fw", "irnn", "lstm") for backend in ("numpy", "numba")]
+    cells.insert(2, ("fw", "numba --form attention"))
     updates = {cell: agent_update(*cell, args.size, args.episodes) for cell in cells}
     for once in updates.values():  # compile, warm up
         once()
@@ -77,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---:|---:|---:|---:|")
     for core, backend in cells:
         t, acting = (float(np.median([r[i] for r in times[(core, backend)]])) for i in (0, 1))
-        base = float(np.median([r[0] for r in times[(core, "numpy")]]))
+        base = float(np.median([r[0] for r in times[(core, "numpy")]]))  # the reference's, default form
         print(f"| {core} | {backend} | {1e3 * t:.1f} | {1e3 * acting:.1f} | {frames / t:,.0f} | {base / t:.2f} |")
     return 0
 
