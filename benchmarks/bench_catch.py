@@ -30,6 +30,7 @@ from common import machine  # noqa: E402
 
 from fastweights_np.cli.train import options_of_command  # noqa: E402
 from fastweights_np.tasks.catch.task import TASK  # noqa: E402
+from fastweights_np.tasks.rollout import play  # noqa: E402
 from fastweights_np.train import actor_critic as ac  # noqa: E402
 
 
@@ -48,7 +49,7 @@ def agent_update(core: str, backend: str, size: int, episodes: int):
     def once() -> tuple[float, float]:
         nonlocal state
         began = time.perf_counter()
-        ac.play(run.agent, state.params, env, episodes, np.random.default_rng([0, 9, state.step]))
+        play(run.agent, state.params, env, episodes, np.random.default_rng([0, 9, state.step]))
         acted = time.perf_counter() - began
         began = time.perf_counter()
         state = ac._update(run.agent, env, cfg, update, state, None, None)

@@ -10,13 +10,8 @@ import pytest
 from fastweights_np.finite import NonFiniteError
 from fastweights_np.tasks.catch.agent import AgentConfig, CatchAgent
 from fastweights_np.tasks.catch.env import CatchConfig, CatchEnv
-from fastweights_np.train.actor_critic import (
-    ActorCriticConfig,
-    discounted_returns,
-    load_state,
-    sample_actions,
-    train,
-)
+from fastweights_np.tasks.rollout import sample_actions
+from fastweights_np.train.actor_critic import ActorCriticConfig, discounted_returns, load_state, train
 
 TIMINGS = ("elapsed_s", "frames_per_s")
 

@@ -60,12 +60,16 @@ def test_a_core_the_task_has_not_is_refused(tmp_path, capsys):
     assert exited.value.code == 2 and "invalid choice: 'alstm'" in capsys.readouterr().err
 
 
-def test_eval_says_where_a_catch_runs_evaluations_are(tmp_path, capsys):
+def test_eval_plays_a_catch_run(tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["train", "catch", "--out", str(run), *TINY, "--frames", "400"]) == 0
-    assert main(["eval", str(run)]) == 2
-    assert "metrics.jsonl" in capsys.readouterr().err
-
+    capsys.readouterr()
+    assert main(["eval", str(run), "--episodes", "200", "--show", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "parameters of update 10 (400 frames)" in out and "over 200 episodes" in out and "catch rate" in out
+    assert out.count("\nepisode ") == 2 and "actions " in out and " | " in out  # two strips of frames
+    if (run / "episodes.png").exists():
+        assert (run / "episodes.png").stat().st_size > 100
 
 
 def test_plot_draws_the_reward_against_frames(tmp_path, capsys):

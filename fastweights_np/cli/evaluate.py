@@ -1,7 +1,8 @@
-"""``fastweights-np eval RUN``: the error of a run's best parameters, with a few examples.
+"""``fastweights-np eval RUN``: the error of a run's best parameters, with a few examples; for an
+agent's run (Catch) the mean reward and catch rate of its last parameters, with a few episodes.
 
 The task is run.json's "task" (fastweights_np.tasks.registry); its metric evaluates and its
-``show`` prints the examples."""
+``show`` prints the examples, or, for a task without a metric, its ``evaluate_run`` does both."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fastweights_np.cli.args import nonneg_int, positive_int
 from fastweights_np.cli.train import build_run
 from fastweights_np.tasks.paper_table import RUN_EXPECTED, read_record
 from fastweights_np.tasks.registry import get_task
+from fastweights_np.train.actor_critic import load_state
 from fastweights_np.train.checkpoint import load_checkpoint
 
 
@@ -28,24 +30,41 @@ def add_parser(subparsers) -> None:
     p.add_argument("--split", choices=("train", "val", "test"), default="test", help="default test")
     p.add_argument("--show", type=nonneg_int, default=8, help="examples to show (default 8)")
     p.add_argument("--batch-size", type=positive_int, default=1000, help="evaluation batch (default 1000)")
+    p.add_argument("--episodes", type=positive_int, default=1000,
+                   help="an agent's run (catch): episodes to evaluate on (default 1000)")
     p.set_defaults(handler=run)
 
 
-def load_run(run_dir: Path):
-    """(task, what the task builds, options, checkpoint state) of a run directory."""
+def run_info(run_dir: Path) -> dict:
+    """run.json of a run directory that has a checkpoint (ValueError naming what is missing)."""
     for name in ("run.json", "checkpoint.npz"):
         if not (run_dir / name).exists():
             raise ValueError(f"{run_dir} is not a training run: {name} is missing")
-    info = read_record(run_dir / "run.json", RUN_EXPECTED, ("options",))
+    return read_record(run_dir / "run.json", RUN_EXPECTED, ("options",))
+
+
+def load_run(run_dir: Path):
+    """(task, what the task builds, options, checkpoint state) of a supervised run directory."""
+    info = run_info(run_dir)
     task = get_task(info.get("task"))
-    if task.metric is None:
-        raise ValueError(f"'fastweights-np eval' evaluates supervised runs; the evaluations of a {task.name} run "
-                         f"(eval_reward, catch_rate) are in {run_dir / 'metrics.jsonl'} and final.json")
     built, _, _ = build_run(task.name, info["options"])
     return task, built, info["options"], load_checkpoint(run_dir / "checkpoint.npz")
 
 
+def evaluate_agent(args: argparse.Namespace, task, built) -> int:
+    """An agent's run: the parameters of its last checkpoint, played on --episodes episodes."""
+    state = load_state(args.run_dir / "checkpoint.npz")
+    print(f"parameters of update {state.step:,} ({state.frames:,} frames)")
+    for line in task.evaluate_run(built, state.params, args.run_dir, args.episodes, min(args.show, 8)):
+        print(line)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    info = run_info(args.run_dir)
+    task = get_task(info.get("task"))
+    if task.metric is None:
+        return evaluate_agent(args, task, build_run(task.name, info["options"])[0])
     task, built, _, state = load_run(args.run_dir)
     if args.split not in built.splits:
         raise ValueError(f"the {task.name} task has no {args.split!r} split; it has {sorted(built.splits)}")

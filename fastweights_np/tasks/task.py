@@ -75,6 +75,8 @@ class Task:
         and writes (into the run directory) beyond the error, e.g. a confusion matrix and a
         figure; None for nothing more
     experiments : name -> :class:`Experiment`, what ``fastweights-np reproduce NAME`` runs
+    evaluate_run : for a task without ``metric`` (an agent's): ``evaluate_run(run, params,
+        out_dir, episodes, show) -> lines``, what ``eval`` prints (and writes into the run directory)
     upgrade_run_info : run.json written by an earlier version -> today's form (a resume
         compares run.json with what it would write; the command line rewrites an upgraded one)
     """
@@ -93,3 +95,4 @@ class Task:
     examine: Callable[..., list[str]] | None = None
     experiments: dict[str, Experiment] = field(default_factory=dict)
     upgrade_run_info: Callable[[dict], dict] = dict
+    evaluate_run: Callable[..., list[str]] | None = None

@@ -27,14 +27,14 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import Any
 
 import numpy as np
 
 from fastweights_np.finite import NonFiniteError, check_gradients
-from fastweights_np.ops.softmax_xent import log_softmax
 from fastweights_np.optim.adam import AdamConfig, AdamState, adam_init, adam_step
 from fastweights_np.optim.rmsprop import RMSPropConfig, RMSPropState, rmsprop_init, rmsprop_step
+from fastweights_np.tasks.rollout import Agent, Env, MakeEnv, evaluate, play
 from fastweights_np.train.checkpoint import checkpoint_path, load_groups, save_groups
 from fastweights_np.train.clip import clip_by_global_norm
 from fastweights_np.train.progress import Progress
@@ -45,31 +45,6 @@ CHECKPOINT_FORMAT = "fastweights_np.actor_critic_checkpoint/1"
 OPTIMIZERS = ("rmsprop", "adam")
 RESUMABLE = ("frames",)  # what a resume may change (raise the budget)
 LOSS_TERMS = ("loss", "policy", "entropy", "value")  # logged as means over the updates since the last record
-
-
-class Agent(Protocol):
-    """What the trainer needs from an agent (``tasks/catch/agent.py``)."""
-
-    def init_params(self, seed: int) -> dict[str, np.ndarray]: ...
-
-    def zero_state(self, episodes: int) -> tuple: ...
-
-    def act(self, params: dict, frame: np.ndarray, state: tuple) -> tuple: ...
-
-    def loss_and_grad(self, params: dict, frames: np.ndarray, actions: np.ndarray, returns: np.ndarray, *,
-                      entropy_weight: float, value_weight: float) -> tuple[float, dict, dict]: ...
-
-
-class Env(Protocol):
-    """A batch of episodes in step: ``reset(seed) -> frames (E, ...)``, ``step(actions (E,)) ->
-    (frames, rewards (E,), done)``."""
-
-    def reset(self, seed: Any = None) -> np.ndarray: ...
-
-    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]: ...
-
-
-MakeEnv = Callable[[int], Env]  # episodes -> an environment of that many episodes in step
 
 
 @dataclass(frozen=True)
@@ -135,42 +110,6 @@ class ACState:
     run_info: dict | None = None
 
 
-class Episodes(NamedTuple):
-    """E episodes of T steps: the frames the agent acted on (E, T, P), its actions (E, T), the
-    rewards (E, T), and the frames seen (observations, the last one included)."""
-
-    frames: np.ndarray
-    actions: np.ndarray
-    rewards: np.ndarray
-    seen: int
-
-
-def sample_actions(logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One action per row of ``logits`` (E, A) drawn from softmax(logits) with one uniform each."""
-    p = np.exp(log_softmax(logits.astype(np.float64)))
-    u = rng.random(logits.shape[0])
-    return np.minimum((np.cumsum(p, axis=1) < u[:, None]).sum(axis=1), logits.shape[1] - 1)
-
-
-def play(agent: Agent, params: dict, env: Env, episodes: int, rng: np.random.Generator) -> Episodes:
-    """Play ``episodes`` episodes to their end, the agent acting step by step (its state carried)."""
-    frame = env.reset(seed=rng)
-    state = agent.zero_state(episodes)
-    frames, actions, rewards = [], [], []
-    done = False
-    while not done:
-        observed = frame.reshape(episodes, -1)
-        logits, _, state = agent.act(params, observed, state)
-        action = sample_actions(logits, rng)
-        frame, reward, done = env.step(action)
-        frames.append(observed)
-        actions.append(action)
-        rewards.append(reward)
-    T = len(frames)
-    return Episodes(np.stack(frames, 1), np.stack(actions, 1), np.stack(rewards, 1).astype(np.float64),
-                    episodes * (T + 1))
-
-
 def discounted_returns(rewards: np.ndarray, gamma: float) -> np.ndarray:
     """R_t = Σ_{j ≥ t} γ^{j−t} r_j for rewards (E, T) of episodes that end at T."""
     returns = np.zeros_like(rewards)
@@ -229,14 +168,6 @@ def load_state(path: Path) -> ACState:
     opt = {k[len("opt."):]: v for k, v in g.items() if k.startswith("opt.") and v}
     return ACState(int(meta["step"]), g["params"], int(meta["opt_step"]), opt, dict(meta["sums"]),
                    int(meta["frames"]), float(meta["elapsed_s"]), int(meta["last_eval_step"]), meta.get("run"))
-
-
-def evaluate(agent: Agent, params: dict, make_env: MakeEnv, episodes: int, rng: np.random.Generator) -> dict:
-    """Mean episode reward and catch rate (the share of episodes whose reward is > 0) of
-    ``episodes`` episodes played with the agent's policy."""
-    played = play(agent, params, make_env(episodes), episodes, rng)
-    total = played.rewards.sum(axis=1)
-    return {"eval_reward": float(total.mean()), "catch_rate": float((total > 0).mean())}
 
 
 def train(

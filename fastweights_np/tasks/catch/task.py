@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastweights_np.tasks.catch.agent import FW_AGENT_DEFAULTS, AgentConfig, CatchAgent
 from fastweights_np.tasks.catch.env import PADDLE_STARTS, CatchConfig, CatchEnv
+from fastweights_np.tasks.catch.examine import evaluate_run
 from fastweights_np.tasks.options import (
     Option,
     backend_of,
@@ -79,4 +80,5 @@ TASK = Task(
     build=build,
     metric=None,
     show=None,
+    evaluate_run=evaluate_run,
 )
