@@ -66,9 +66,12 @@ def safe_norm(*arrays) -> float:
 
 def reference(fn, *args):
     """Call the reference (``fn("numpy", *args)``); without layer norm the states can overflow,
-    and such a draw is rejected."""
+    and such a draw is rejected. Only overflow is raised: a NaN needs an inf first, and OpenBLAS's
+    multi-threaded float32 matmul can set the "invalid" flag on finite inputs (CI, 2026-12-04:
+    ``test_edge_cases_equal_reference[sizes5-opts5-float32-attention]``, "invalid value
+    encountered in matmul", not reproducible alone)."""
     try:
-        with np.errstate(over="raise", invalid="raise"):
+        with np.errstate(over="raise"):
             out = fn("numpy", *args)
     except FloatingPointError:
         reject()
