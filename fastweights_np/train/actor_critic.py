@@ -31,15 +31,16 @@ from typing import Any
 
 import numpy as np
 
-from fastweights_np.finite import NonFiniteError, check_gradients
+from fastweights_np.files import read_json
 from fastweights_np.optim.adam import AdamConfig, AdamState, adam_init, adam_step
 from fastweights_np.optim.rmsprop import RMSPropConfig, RMSPropState, rmsprop_init, rmsprop_step
 from fastweights_np.tasks.rollout import Agent, Env, MakeEnv, evaluate, play
 from fastweights_np.train.checkpoint import checkpoint_path, load_groups, save_groups
 from fastweights_np.train.clip import clip_by_global_norm
+from fastweights_np.train.loop import check_update, run_loop
 from fastweights_np.train.progress import Progress
 from fastweights_np.train.resume import start_state
-from fastweights_np.train.run_dir import append_metrics, run_dir_lock, write_final
+from fastweights_np.train.run_dir import append_metrics, in_run_dir, write_final
 
 CHECKPOINT_FORMAT = "fastweights_np.actor_critic_checkpoint/1"
 OPTIMIZERS = ("rmsprop", "adam")
@@ -205,10 +206,7 @@ def train(
     """
     run_dir = None if run_dir is None else Path(run_dir)
     info = json.loads(json.dumps(dict(run_info or {}, train=asdict(cfg))))
-    if run_dir is None:
-        return _train(agent, make_env, cfg, None, info, resume, progress)
-    with run_dir_lock(run_dir):
-        return _train(agent, make_env, cfg, run_dir, info, resume, progress)
+    return in_run_dir(run_dir, lambda run_dir: _train(agent, make_env, cfg, run_dir, info, resume, progress))
 
 
 def _fresh(agent: Agent, cfg: ActorCriticConfig, info: dict) -> ACState:
@@ -225,7 +223,7 @@ def _train(agent: Agent, make_env: MakeEnv, cfg: ActorCriticConfig, run_dir: Pat
     state = start_state(run_dir, info, resume, fresh=lambda: _fresh(agent, cfg, info), load=load_state,
                         budget=("frames", cfg.frames), finished=spent, resumable=RESUMABLE)
     if state is None:
-        final = json.loads((run_dir / "final.json").read_text())
+        final = read_json(run_dir / "final.json", "the final.json of a finished run")
         return ACResult("unchanged", final["step"], final["frames"], final["eval_reward"], final["catch_rate"],
                         final["elapsed_s"], load_state(checkpoint_path(run_dir)).params)
     _, update = _optimizer(cfg)
@@ -257,26 +255,17 @@ def _train(agent: Agent, make_env: MakeEnv, cfg: ActorCriticConfig, run_dir: Pat
     def save(state: ACState) -> None:
         save_state(checkpoint_path(run_dir), replace(state, elapsed_s=time.perf_counter() - started))
 
-    status = "finished"
+    def update_state(state: ACState, saved_step: int | None) -> ACState:
+        new = _update(agent, env, cfg, update, state, run_dir, saved_step)
+        bar.update(new.frames - state.frames)
+        return new
+
     try:
-        while True:
-            due = state.step % cfg.log_every == 0 or state.step % cfg.eval_every == 0 or spent(state)
-            if due and state.last_eval_step != state.step:
-                state = log_now(state)
-            if run_dir is not None and saved_step != state.step and (
-                state.step % cfg.checkpoint_every == 0 or spent(state)
-            ):
-                save(state)
-                saved_step = state.step
-            if spent(state):
-                break
-            frames_before = state.frames
-            state = _update(agent, env, cfg, update, state, run_dir, saved_step)
-            bar.update(state.frames - frames_before)
-    except KeyboardInterrupt:
-        status = "interrupted"
-        if run_dir is not None:
-            save(state)
+        state, status = run_loop(
+            state,
+            record_due=lambda s: s.step % cfg.log_every == 0 or s.step % cfg.eval_every == 0 or spent(s),
+            record=log_now, checkpoint_due=lambda s: s.step % cfg.checkpoint_every == 0 or spent(s),
+            save=None if run_dir is None else save, done=spent, update=update_state, saved_step=saved_step)
     finally:
         bar.close()
     elapsed = time.perf_counter() - started
@@ -293,17 +282,9 @@ def _update(agent: Agent, env: Env, cfg: ActorCriticConfig, update: Callable, st
     rng = np.random.default_rng([cfg.seed, 1, state.step])
     played = play(agent, state.params, env, cfg.episodes, rng)
     returns = discounted_returns(played.rewards, cfg.gamma)
-    where = f"update {state.step + 1}"
-    kept = ("" if run_dir is None or saved_step is None
-            else f"; {checkpoint_path(run_dir)} keeps the last good state (update {saved_step})")
-    try:
-        loss, grads, terms = agent.loss_and_grad(state.params, played.frames, played.actions, returns,
-                                                 entropy_weight=cfg.entropy_weight, value_weight=cfg.value_weight)
-        if not math.isfinite(loss):
-            raise NonFiniteError(f"the loss is {loss} at {where}; try gradient clipping or a lower learning rate")
-        check_gradients(grads, where)
-    except NonFiniteError as exc:
-        raise NonFiniteError(f"training stopped: {exc}{kept}") from None
+    loss, grads, terms = agent.loss_and_grad(state.params, played.frames, played.actions, returns,
+                                             entropy_weight=cfg.entropy_weight, value_weight=cfg.value_weight)
+    check_update(loss, grads, "update", state.step + 1, run_dir, saved_step)
     grads, _ = clip_by_global_norm(grads, cfg.clip_norm)
     params, opt_step, opt = update(state.params, grads, state.opt_step, state.opt)
     sums = dict(state.sums)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 from fastweights_np.atomic import atomic_write_bytes, atomic_write_json
 from fastweights_np.files import read_json, read_jsonl
@@ -22,6 +23,7 @@ RUN_JSON = "the run.json 'fastweights-np train' writes (what the run trains, and
 METRICS_JSONL = "the metrics log 'fastweights-np train' writes (one JSON object per line)"
 LOCK = ".lock"  # held by the process training in the directory
 _MISSING = object()
+Result = TypeVar("Result")
 
 
 def check_run_dir(run_dir: Path) -> None:
@@ -64,6 +66,15 @@ def run_dir_lock(run_dir: Path) -> Iterator[None]:
         f.write(f"{os.getpid()}\n")
         f.flush()
         yield  # closing the file releases the lock
+
+
+def in_run_dir(run_dir: Path | None, body: Callable[[Path | None], Result]) -> Result:
+    """``body(run_dir)``, holding ``run_dir``'s lock (:func:`run_dir_lock`) while it runs (no lock
+    for None: a run without files)."""
+    if run_dir is None:
+        return body(None)
+    with run_dir_lock(run_dir):
+        return body(run_dir)
 
 
 def changed_fields(saved: dict, info: dict, resumable: tuple[str, ...] = ()) -> list[str]:

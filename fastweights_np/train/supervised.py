@@ -20,15 +20,15 @@ from typing import Any, Protocol
 import numpy as np
 
 from fastweights_np.files import read_json
-from fastweights_np.finite import NonFiniteError, check_gradients
 from fastweights_np.optim.adam import AdamConfig, adam_init, adam_step
 from fastweights_np.optim.schedule import SCHEDULES, learning_rate
 from fastweights_np.train.checkpoint import RunState, checkpoint_path, load_checkpoint, save_checkpoint
 from fastweights_np.train.clip import clip_by_global_norm
+from fastweights_np.train.loop import check_update, run_loop
 from fastweights_np.train.options import SUPERVISED_OPTIONS
 from fastweights_np.train.progress import Progress
 from fastweights_np.train.resume import start_state
-from fastweights_np.train.run_dir import append_metrics, run_dir_lock, write_final
+from fastweights_np.train.run_dir import append_metrics, in_run_dir, write_final
 
 
 class Trainable(Protocol):
@@ -151,10 +151,8 @@ def train(
     """
     run_dir = None if run_dir is None else Path(run_dir)
     info = json.loads(json.dumps(dict(run_info or {}, train=asdict(cfg))))  # as run.json holds it
-    if run_dir is None:
-        return _train(model, batches, metric, splits, cfg, None, info, resume, progress)
-    with run_dir_lock(run_dir):
-        return _train(model, batches, metric, splits, cfg, run_dir, info, resume, progress)
+    return in_run_dir(run_dir, lambda run_dir: _train(model, batches, metric, splits, cfg, run_dir, info, resume,
+                                                      progress))
 
 
 def _start(model: Trainable, cfg: TrainConfig, run_dir: Path | None, info: dict, resume: bool) -> RunState | None:
@@ -215,29 +213,20 @@ def _train(model: Trainable, batches: Batches, metric: Metric, splits: dict[str,
     def save(state: RunState) -> None:
         save_checkpoint(checkpoint_path(run_dir), replace(state, elapsed_s=time.perf_counter() - started))
 
-    status = "finished"
+    def update(state: RunState, saved_step: int | None) -> RunState:
+        state = _update(model, batches, cfg, hp, state, run_dir, saved_step)
+        if state.step % 50 == 0 and state.loss_count:  # the mean training loss since the last evaluation
+            bar.show(loss=f"{state.loss_sum / state.loss_count:.4f}", val_err=shown["val_err"])
+        bar.update(1)
+        return state
+
+    def due(every: int) -> Callable[[RunState], bool]:
+        return lambda state: state.step % every == 0 or state.step == cfg.steps
+
     try:
-        while True:
-            # Evaluate, then checkpoint, at the steps they are due (step 0 included, so that a
-            # run killed at any moment has a checkpoint); a resumed run skips what its
-            # checkpoint already holds, so its log equals an uninterrupted one.
-            if (state.step % cfg.eval_every == 0 or state.step == cfg.steps) and state.last_eval_step != state.step:
-                state = evaluate_now(state)
-            if run_dir is not None and saved_step != state.step and (
-                state.step % cfg.checkpoint_every == 0 or state.step == cfg.steps
-            ):
-                save(state)
-                saved_step = state.step
-            if state.step >= cfg.steps:
-                break
-            state = _update(model, batches, cfg, hp, state, run_dir, saved_step)
-            if state.step % 50 == 0 and state.loss_count:  # the mean training loss since the last evaluation
-                bar.show(loss=f"{state.loss_sum / state.loss_count:.4f}", val_err=shown["val_err"])
-            bar.update(1)
-    except KeyboardInterrupt:
-        status = "interrupted"
-        if run_dir is not None:
-            save(state)
+        state, status = run_loop(state, record_due=due(cfg.eval_every), record=evaluate_now,
+                                 checkpoint_due=due(cfg.checkpoint_every), save=None if run_dir is None else save,
+                                 done=lambda state: state.step >= cfg.steps, update=update, saved_step=saved_step)
     finally:
         bar.close()
 
@@ -262,17 +251,8 @@ def _update(model: Trainable, batches: Batches, cfg: TrainConfig, hp: AdamConfig
     """One Adam update: batch number ``state.step``, its loss and gradient (checked finite), clipping,
     the step's learning rate. NonFiniteError naming the step and the checkpoint that is kept."""
     x, y = batches(cfg.seed, state.step)
-    where = f"training step {state.step + 1}"
-    kept = ("" if run_dir is None or saved_step is None
-            else f"; {checkpoint_path(run_dir)} keeps the last good state (step {saved_step})")
-    try:
-        loss, grads = model.loss_and_grad(state.params, x, y)
-        if not math.isfinite(loss):
-            raise NonFiniteError(f"the training loss is {loss} at {where}; try gradient clipping (--clip) or a "
-                                 "lower learning rate")
-        check_gradients(grads, where)
-    except NonFiniteError as exc:
-        raise NonFiniteError(f"training stopped: {exc}{kept}") from None
+    loss, grads = model.loss_and_grad(state.params, x, y)
+    check_update(loss, grads, "training step", state.step + 1, run_dir, saved_step)
     grads, _ = clip_by_global_norm(grads, cfg.clip_norm)
     lr = learning_rate(cfg.lr, state.step + 1, cfg.steps, cfg.lr_schedule)
     params, adam = adam_step(state.params, grads, state.adam, replace(hp, lr=lr))
