@@ -9,13 +9,16 @@ episodes acting step by step, the returns, the loss and every gradient through t
 episodes, clipping, the RMSProp step. Frames per update: E·N. Updates are timed in rounds, one of
 every agent per round in turn, so that the machine's load drifts over all of them alike; each
 cell is the median over the rounds; beside it, the time of playing the episodes alone (timed
-separately: the part of the update spent acting step by step).
+separately: the part of the update spent acting step by step). The row "numba (reference
+acting)" acts by ``rollout.StepActor`` (``agent.act`` through the checked core at every step)
+instead of the agent's faster ``actor`` (``tasks/catch/acting.py``): the update before it.
 Not a test: it asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -33,14 +36,34 @@ from fastweights_np.tasks.catch.task import TASK  # noqa: E402
 from fastweights_np.tasks.rollout import play  # noqa: E402
 from fastweights_np.train import actor_critic as ac  # noqa: E402
 
+REFERENCE_ACTING = "(reference acting)"  # a backend label's suffix: act by StepActor, not agent.actor
+
+
+class StepActing:
+    """``agent`` without its ``actor``, so that ``play`` acts by the reference ``StepActor``
+    (``agent.act`` step after step): the update as it ran before ``tasks/catch/acting.py``."""
+
+    def __init__(self, agent):
+        self._agent = agent
+
+    def __getattr__(self, name):
+        if name == "actor":
+            raise AttributeError(name)
+        return getattr(self._agent, name)
+
 
 def agent_update(core: str, backend: str, size: int, episodes: int):
     """A function running one update of this agent and returning (seconds, acting seconds);
-    ``backend`` may carry further options ("numba --form attention"); otherwise the task's defaults
-    (fw: the matrix form on Numba, the attention form on NumPy)."""
+    ``backend`` may carry further options ("numba --form attention") and end in
+    :data:`REFERENCE_ACTING`; otherwise the task's defaults (fw: the matrix form on Numba, the
+    attention form on NumPy) and the agent's own ``actor``."""
+    reference_acting = backend.endswith(REFERENCE_ACTING)
+    backend = backend.removesuffix(REFERENCE_ACTING).strip()
     options = options_of_command("catch", ["--core", core, "--backend", *backend.split(), "--size", str(size),
                                            "--episodes", str(episodes), "--out", "unused"])
     run = TASK.build(options)
+    if reference_acting:
+        run = dataclasses.replace(run, agent=StepActing(run.agent))
     cfg = ac.config_from_options(options)
     _, update = ac._optimizer(cfg)
     env = run.make_env(episodes)
@@ -67,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     cells = [(core, backend) for core in ("fw", "irnn", "lstm") for backend in ("numpy", "numba")]
     cells.insert(2, ("fw", "numba --form attention"))
+    cells.insert(2, ("fw", f"numba {REFERENCE_ACTING}"))
     updates = {cell: agent_update(*cell, args.size, args.episodes) for cell in cells}
     for once in updates.values():  # compile, warm up
         once()

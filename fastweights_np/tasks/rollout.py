@@ -1,7 +1,12 @@
 """Playing episodes with an agent: what the actor-critic trainer learns from and what ``eval``
 of an agent's run reports. A batch of E episodes runs in step; the agent acts step by step,
 carrying its state, and every action is sampled from its policy with one uniform draw of the
-generator given."""
+generator given.
+
+An agent may offer ``actor(params, episodes)``, an object that acts on a batch of episodes
+from the zero state and carries the state itself (``act(frame) -> logits``): a faster path
+that computes what :class:`StepActor`, the reference over ``agent.act``, computes (the Catch
+agent's, ``tasks/catch/acting.py``, bit for bit)."""
 
 from __future__ import annotations
 
@@ -35,6 +40,25 @@ class Env(Protocol):
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]: ...
 
 
+class Actor(Protocol):
+    """Acts on a batch of E episodes in step: ``act(frame (E, P)) -> logits (E, A)``, the
+    agent's state carried from one call to the next (from the zero state)."""
+
+    def act(self, frame: np.ndarray) -> np.ndarray: ...
+
+
+class StepActor:
+    """The reference :class:`Actor`: ``agent.act(params, frame, state)`` step after step from
+    ``agent.zero_state(episodes)``, the state it returns carried to the next step."""
+
+    def __init__(self, agent: Agent, params: dict, episodes: int):
+        self.agent, self.params, self.state = agent, params, agent.zero_state(episodes)
+
+    def act(self, frame: np.ndarray) -> np.ndarray:
+        logits, _, self.state = self.agent.act(self.params, frame, self.state)
+        return logits
+
+
 MakeEnv = Callable[[int], Env]  # episodes -> an environment of that many episodes in step
 
 
@@ -56,14 +80,16 @@ def sample_actions(logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def play(agent: Agent, params: dict, env: Env, episodes: int, rng: np.random.Generator) -> Episodes:
-    """Play ``episodes`` episodes to their end, the agent acting step by step (its state carried)."""
+    """Play ``episodes`` episodes to their end, the agent acting step by step (its state
+    carried): by ``agent.actor(params, episodes)`` where the agent has one, else by
+    :class:`StepActor`."""
     frame = env.reset(seed=rng)
-    state = agent.zero_state(episodes)
+    actor = agent.actor(params, episodes) if hasattr(agent, "actor") else StepActor(agent, params, episodes)
     frames, actions, rewards = [], [], []
     done = False
     while not done:
         observed = frame.reshape(episodes, -1)
-        logits, _, state = agent.act(params, observed, state)
+        logits = actor.act(observed)
         action = sample_actions(logits, rng)
         frame, reward, done = env.step(action)
         frames.append(observed)

@@ -25,9 +25,10 @@ from fastweights_np.backends import get_core
 from fastweights_np.config_base import check_positive_int
 from fastweights_np.heads import linear_head_backward, linear_head_forward
 from fastweights_np.models.classifier import CORE_PREFIX
-from fastweights_np.ops import affine_backward, affine_forward, relu_backward, relu_forward
+from fastweights_np.ops import affine_forward, relu_backward, relu_forward
 from fastweights_np.ops.actor_critic import actor_critic_loss_backward, actor_critic_loss_forward
 from fastweights_np.tasks.catch.env import NUM_ACTIONS
+from fastweights_np.tasks.rollout import Actor, StepActor
 from fastweights_np.validation import check_float_array
 
 Params = dict[str, np.ndarray]
@@ -64,6 +65,15 @@ class AgentOutput(NamedTuple):
     logits: np.ndarray
     values: np.ndarray
     state: tuple
+
+
+def _affine_weight_grads(dy: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """(dW, db) of ``ops.affine_backward`` without its dx = W dy: dW = Σ_rows dy xᵀ (n_out, n_in),
+    db = Σ_rows dy (n_out,), for dy (..., n_out) and the cache of ``affine_forward`` (with a
+    bias); the same operations as there, so the same numbers."""
+    x, _, _ = cache
+    dy2 = dy.reshape(-1, dy.shape[-1])
+    return dy2.T @ x.reshape(-1, x.shape[-1]), np.sum(dy2, axis=0)
 
 
 class CatchAgent:
@@ -124,6 +134,21 @@ class CatchAgent:
         values, v_cache = linear_head_forward(hs, params["v.W"], params["v.b"], at="all")
         return AgentOutput(logits, values[..., 0], state), (in_cache, relu_cache, core_cache, pi_cache, v_cache)
 
+    def actor(self, params: Params, episodes: int) -> Actor:
+        """What plays ``episodes`` episodes in step with ``params`` (unchanged while it acts):
+        ``actor.act(frame (E, N²)) -> logits (E, 3)``, the state carried from the zero state.
+
+        :class:`fastweights_np.tasks.rollout.StepActor` (:meth:`act` step after step), or, for
+        the fw core on the Numba backend in the matrix form, ``tasks/catch/acting.MatrixActor``,
+        which computes the same logits bit for bit with less work around them (its docstring).
+        """
+        if self.core.backend == "numba":
+            from fastweights_np.tasks.catch.acting import MatrixActor, fast_acting
+
+            if fast_acting(self):
+                return MatrixActor(self, params, episodes)
+        return StepActor(self, params, episodes)
+
     def act(self, params: Params, frame: np.ndarray, state: tuple) -> AgentOutput:
         """One step: the frame (E, N²) and the carried state → logits (E, 3), values (E,), the
         next state."""
@@ -137,7 +162,7 @@ class CatchAgent:
         dhs_v, dW_v, db_v = linear_head_backward(dvalues[..., None], v_cache)
         core_grads, du, _ = self.core.sequence_backward((dhs_pi + dhs_v, None), core_cache)
         dframes_pre = relu_backward(du, relu_cache)
-        _, dW_in, db_in = affine_backward(dframes_pre, in_cache)
+        dW_in, db_in = _affine_weight_grads(dframes_pre, in_cache)  # the frames need no gradient
         grads = {"in.W": dW_in, "in.b": db_in}
         grads.update({CORE_PREFIX + k: core_grads[k] for k in self.core.param_shapes(self.core_cfg)})
         grads.update({"pi.W": dW_pi, "pi.b": db_pi, "v.W": dW_v, "v.b": db_v})
