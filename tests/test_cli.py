@@ -125,7 +125,7 @@ def test_a_registered_task_becomes_a_train_subcommand(monkeypatch, tmp_path, cap
 @pytest.mark.parametrize(("args", "message"), [
     (["train"], "the following arguments are required: TASK"),
     (["train", "pong", "--out", "x"], "argument TASK: invalid choice: 'pong' (choose from 'assoc', 'mnist', 'catch')"),
-    (["reproduce", "table9"], "argument EXPERIMENT: invalid choice: 'table9' (choose from 'table1', 'table2')"),
+    (["reproduce", "table9"], "argument EXPERIMENT: invalid choice: 'table9' (choose from 'table1', 'table2', 'fig5')"),
 ])
 def test_train_and_reproduce_name_a_known_task_and_experiment(capsys, args, message):
     with pytest.raises(SystemExit) as exit_info:

@@ -3,9 +3,11 @@ built from them for the actor-critic trainer (``fastweights_np.train.actor_criti
 
 from __future__ import annotations
 
+from fastweights_np.tasks.catch import CORES
 from fastweights_np.tasks.catch.agent import FW_AGENT_DEFAULTS, AgentConfig, CatchAgent
 from fastweights_np.tasks.catch.env import PADDLE_STARTS, CatchConfig, CatchEnv
 from fastweights_np.tasks.catch.examine import evaluate_run
+from fastweights_np.tasks.catch.reproduce import FIG5
 from fastweights_np.tasks.options import (
     Option,
     backend_of,
@@ -16,7 +18,6 @@ from fastweights_np.tasks.options import (
 )
 from fastweights_np.tasks.task import ActorCriticRun, Task
 
-CORES = ("fw", "irnn", "lstm")  # the paper's three agents (irnn: its "ReLU RNN")
 OPTIONS = (
     Option("size", 16, "N, the screen's side (an episode is N frames)", positive_int),
     Option("blank_after", 3, "M, frames shown before the screen goes blank", positive_int),
@@ -81,4 +82,5 @@ TASK = Task(
     metric=None,
     show=None,
     evaluate_run=evaluate_run,
+    experiments={FIG5.name: FIG5},
 )
