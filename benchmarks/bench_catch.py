@@ -33,23 +33,10 @@ from common import machine  # noqa: E402
 
 from fastweights_np.cli.train import options_of_command  # noqa: E402
 from fastweights_np.tasks.catch.task import TASK  # noqa: E402
-from fastweights_np.tasks.rollout import play  # noqa: E402
+from fastweights_np.tasks.rollout import ReferenceActing, play  # noqa: E402
 from fastweights_np.train import actor_critic as ac  # noqa: E402
 
 REFERENCE_ACTING = "(reference acting)"  # a backend label's suffix: act by StepActor, not agent.actor
-
-
-class StepActing:
-    """``agent`` without its ``actor``, so that ``play`` acts by the reference ``StepActor``
-    (``agent.act`` step after step): the update as it ran before ``tasks/catch/acting.py``."""
-
-    def __init__(self, agent):
-        self._agent = agent
-
-    def __getattr__(self, name):
-        if name == "actor":
-            raise AttributeError(name)
-        return getattr(self._agent, name)
 
 
 def agent_update(core: str, backend: str, size: int, episodes: int):
@@ -63,7 +50,7 @@ def agent_update(core: str, backend: str, size: int, episodes: int):
                                            "--episodes", str(episodes), "--out", "unused"])
     run = TASK.build(options)
     if reference_acting:
-        run = dataclasses.replace(run, agent=StepActing(run.agent))
+        run = dataclasses.replace(run, agent=ReferenceActing(run.agent))
     cfg = ac.config_from_options(options)
     _, update = ac._optimizer(cfg)
     env = run.make_env(episodes)

@@ -14,7 +14,7 @@ from fastweights_np.finite import NonFiniteError
 from fastweights_np.ops import affine_backward, affine_forward
 from fastweights_np.tasks.catch.agent import AgentConfig, CatchAgent, _affine_weight_grads
 from fastweights_np.tasks.catch.env import CatchConfig, CatchEnv
-from fastweights_np.tasks.rollout import StepActor, play
+from fastweights_np.tasks.rollout import ReferenceActing, StepActor, play
 from fastweights_np.train import actor_critic as ac
 
 pytest.importorskip("numba")
@@ -35,18 +35,6 @@ def _params(agent, seed, scale=0.3):
     """The agent's initialisation plus noise (no bias at exactly 0)."""
     rng = np.random.default_rng([seed, 7])
     return {k: (v + scale * rng.standard_normal(v.shape)).astype(v.dtype) for k, v in agent.init_params(seed).items()}
-
-
-class Reference:
-    """``agent`` without its ``actor``: ``play`` then acts by the reference ``StepActor``."""
-
-    def __init__(self, agent):
-        self._agent = agent
-
-    def __getattr__(self, name):
-        if name == "actor":
-            raise AttributeError(name)
-        return getattr(self._agent, name)
 
 
 def _step_both(agent, params, E, seed):
@@ -122,7 +110,7 @@ def test_play_and_update_unchanged_by_the_fast_actor(dtype):
     _, update = ac._optimizer(cfg)
     env = CatchEnv(CatchConfig(size=5, blank_after=2), cfg.episodes, dtype)
     states = {}
-    for name, who in (("reference", Reference(agent)), ("fast", agent)):
+    for name, who in (("reference", ReferenceActing(agent)), ("fast", agent)):
         state = ac._fresh(who, cfg, {})
         for _ in range(3):
             state = ac._update(who, env, cfg, update, state, None, None)

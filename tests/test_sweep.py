@@ -83,6 +83,7 @@ def test_a_scheduler_that_does_not_answer_is_a_clear_error(tmp_path, capsys):
     code = main(["reproduce", "fig5", "--quick", "--games", "5x2", "--budget-scale", "1", "--cores", "irnn",
                  "--trials", "1", "--out", str(tmp_path / "f5"), "--scheduler", "tcp://127.0.0.1:9"])
     assert code == 2 and "no Dask scheduler answers at 'tcp://127.0.0.1:9'" in capsys.readouterr().err
+    assert not (tmp_path / "f5").exists()  # nothing written before the scheduler answered
 
 
 def test_without_dask_the_scheduler_option_says_what_to_install(monkeypatch):

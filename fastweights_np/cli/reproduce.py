@@ -18,7 +18,7 @@ from pathlib import Path
 
 from fastweights_np.atomic import atomic_write_bytes
 from fastweights_np.cli.args import add_options, integer, positive_int
-from fastweights_np.cli.sweep import SINGLE_THREAD, Trial, TrialResult, run_trials
+from fastweights_np.cli.sweep import SINGLE_THREAD, Trial, TrialResult, connect, run_trials
 from fastweights_np.cli.train import options_of_command
 from fastweights_np.tasks.experiment import GridRun
 from fastweights_np.tasks.paper_table import FINAL_EXPECTED, RUN_EXPECTED, read_record
@@ -129,6 +129,16 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.out} holds runs whose options differ from the ones asked for; they are not reused:\n"
                          + "\n".join(f"  {n}: {'; '.join(p)}" for n, p in problems.items() if p)
                          + "\nchoose another --out, or ask for the options they were run with")
+    client = None if args.scheduler is None else connect(args.scheduler)  # before anything is written
+    try:
+        return _run_grid(args, task, experiment, grid, arguments, requested, options, client)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _run_grid(args, task, experiment, grid, arguments, requested, options, client) -> int:
+    name, budget_name = args.experiment, experiment.budget
     args.out.mkdir(parents=True, exist_ok=True)
     todo = [g for g in grid if not _finished(args.out / g.name, requested[g.name][budget_name], experiment.done_key)]
     where = f"on the Dask cluster at {args.scheduler}" if args.scheduler else f"{args.jobs} at a time"
@@ -155,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
               f"{time.perf_counter() - started:.0f} s so far", file=sys.stderr)
 
     try:
-        run_trials(trials, args.jobs, args.scheduler, on_done=report)
+        run_trials(trials, args.jobs, client, on_done=report)
     except KeyboardInterrupt:
         print("interrupted: each run saved its checkpoint; run the same command again to continue", file=sys.stderr)
         return 130

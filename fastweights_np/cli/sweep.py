@@ -22,6 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fastweights_np.files import read_json
 
@@ -80,7 +81,7 @@ def connect(scheduler: str, timeout: str = "10s"):
         raise SchedulerError(f"no Dask scheduler answers at {scheduler!r}: {exc}") from None
 
 
-def run_trials(trials: list[Trial], jobs: int = 1, scheduler: str | None = None,
+def run_trials(trials: list[Trial], jobs: int = 1, scheduler: Any = None,
                on_done: Callable[[TrialResult], None] | None = None) -> dict[str, TrialResult]:
     """Run every trial; ``jobs`` at once on this machine, or on the Dask cluster at ``scheduler``.
 
@@ -88,7 +89,8 @@ def run_trials(trials: list[Trial], jobs: int = 1, scheduler: str | None = None,
     ----------
     trials : the trials, in the order to start them
     jobs : trials at once on the local pool (ignored with a scheduler: the cluster's threads decide)
-    scheduler : the address of a dask.distributed scheduler, or None for the local pool
+    scheduler : the address of a dask.distributed scheduler, or a client of one from :func:`connect`
+        (left open), or None for the local pool
     on_done : called with each result as it comes in (in the order they finish)
 
     Returns
@@ -107,7 +109,7 @@ def run_trials(trials: list[Trial], jobs: int = 1, scheduler: str | None = None,
     if scheduler is not None:
         from distributed import as_completed as dask_completed
 
-        client = connect(scheduler)
+        client = connect(scheduler) if isinstance(scheduler, str) else scheduler
         try:
             tag = uuid.uuid4().hex[:8]  # a fresh key per submission: the cluster never hands back an old result
             futures = client.map(run_trial, trials, key=[f"fastweights-np-{t.name}-{tag}" for t in trials])
@@ -118,7 +120,8 @@ def run_trials(trials: list[Trial], jobs: int = 1, scheduler: str | None = None,
                 client.cancel(futures)
                 raise
         finally:
-            client.close()
+            if isinstance(scheduler, str):
+                client.close()
         return results
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = [pool.submit(run_trial, t) for t in trials]

@@ -59,6 +59,19 @@ class StepActor:
         return logits
 
 
+class ReferenceActing:
+    """``agent`` without its ``actor``: :func:`play` then acts by :class:`StepActor` (the
+    reference that an agent's faster actor is tested against, and the benchmarks' baseline)."""
+
+    def __init__(self, agent: Agent):
+        self._agent = agent
+
+    def __getattr__(self, name: str):
+        if name == "actor":
+            raise AttributeError(name)
+        return getattr(self._agent, name)
+
+
 MakeEnv = Callable[[int], Env]  # episodes -> an environment of that many episodes in step
 
 
