@@ -34,7 +34,7 @@ Y = np.array([0, 1])
         ("inner_steps", 1.0, "inner_steps must be a non-negative integer, got 1.0"),
         ("layer_norm", 1, "layer_norm must be True or False, got 1"),
         ("ln_preliminary", "yes", "ln_preliminary must be True or False, got 'yes'"),
-        ("ln_eps", 0.0, "ln_eps must be > 0, got 0.0"),
+        ("ln_eps", -1e-3, "ln_eps must be >= 0, got -0.001"),
         ("form", "dense", r"form must be one of \('matrix', 'attention'\), got 'dense'"),
         ("dtype", "float16", r"dtype must be one of \('float32', 'float64'\), got 'float16'"),
     ],

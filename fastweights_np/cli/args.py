@@ -62,6 +62,9 @@ def add_model_arguments(p: argparse.ArgumentParser, *, inner_steps: int = 2) -> 
                    help=f"S, inner-loop iterations (default {inner_steps})")
     p.add_argument("--no-layer-norm", action="store_true", help="drop LN from the inner loop (Eq. 2)")
     p.add_argument("--ln-preliminary", action="store_true", help="apply LN to the preliminary vector too")
+    p.add_argument("--ln-eps", type=nonneg_float, default=1e-5, metavar="EPS",
+                   help="ε in LN's sqrt(var + ε), >= 0: match the code you compare with (0 is common, TensorFlow's "
+                        "default is 1e-12; default 1e-5)")
     p.add_argument("--decay", type=unit_interval, default=0.95, help="λ (default 0.95)")
     p.add_argument("--fast-lr", type=nonneg_float, default=0.5, help="η (default 0.5)")
     p.add_argument("--timing", choices=TIMINGS, default="paper",
@@ -80,6 +83,7 @@ def config_from_args(args: argparse.Namespace, **fields) -> FastWeightsConfig:
         inner_steps=args.inner_steps,
         layer_norm=not args.no_layer_norm,
         ln_preliminary=args.ln_preliminary,
+        ln_eps=args.ln_eps,
         fast_weight_timing=args.timing,
         activation=args.activation,
         **fields,

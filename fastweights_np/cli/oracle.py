@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from fastweights_np.cli.args import (
@@ -27,6 +28,7 @@ from fastweights_np.oracle import (
     read_manifest,
     save_golden,
 )
+from fastweights_np.oracle.compare import unmatched_selections
 from fastweights_np.oracle.format import GOLDEN_EXPECTED
 
 
@@ -58,6 +60,10 @@ def add_parser(subparsers) -> None:
     e.add_argument("--seed", type=int, default=0, help="seed of parameters, inputs and labels (default 0)")
     e.add_argument("--param-noise", type=nonneg_float, default=0.1,
                    help="std of the N(0,1) noise added to the paper's initialisation (default 0.1)")
+    e.add_argument("--zero-biases", action="store_true",
+                   help="b = 0 and c = 0 exactly, for code without biases (the other arrays are drawn the same)")
+    e.add_argument("--unit-gain", action="store_true",
+                   help="layer norm's g = 1 and beta = 0 exactly, for code without LN parameters")
     e.add_argument("--adam-steps", type=nonneg_int, default=3, help="k, Adam steps on the batch (default 3)")
     e.add_argument("--adam-lr", type=positive_float, default=1e-3, help="Adam's learning rate (default 1e-3)")
     e.add_argument("--out", required=True, help="the .npz to write (atomically)")
@@ -67,8 +73,10 @@ def add_parser(subparsers) -> None:
         "compare",
         help="compare another implementation's .npz with a golden file, tensor by tensor",
         description="Prints per tensor the max absolute and relative error and the first mismatching "
-        "index. Exit status 0 when every tensor matches, 1 on any mismatch, missing or unexpected "
-        "array or wrong shape, 2 when a file cannot be read or has another format version.",
+        "index, hints (every gradient off by one factor, a transposed matrix) and a summary with the "
+        "tolerances used. Exit status 0 when every tensor matches, 1 on any mismatch, missing or unexpected "
+        "array or wrong shape, 2 when a file cannot be read or has another format version, or when a "
+        "selection (--only, a group) matches no array.",
     )
     c.add_argument("golden", help="the golden .npz (from oracle export)")
     c.add_argument("theirs", help="the .npz to check, with the golden file's array names")
@@ -76,7 +84,14 @@ def add_parser(subparsers) -> None:
     c.add_argument("--atol", type=nonneg_float, default=None, help="absolute tolerance (default: by dtype)")
     c.add_argument("--only", action="append", metavar="PATTERN",
                    help="compare only these names or glob patterns (repeatable), e.g. --only hs --only 'grad.*'")
-    c.set_defaults(handler=run_compare)
+    c.add_argument("--outputs", dest="groups", action="append_const", const="outputs",
+                   help="compare everything the reference computes (states, logits, loss, grad.*, adam.*), "
+                        "not the echoes of the inputs and parameters (x, y, params.*)")
+    c.add_argument("--grads", dest="groups", action="append_const", const="grads", help="compare grad.*")
+    c.add_argument("--adam", dest="groups", action="append_const", const="adam", help="compare adam.*")
+    c.add_argument("--json", action="store_true",
+                   help="print the rows and the summary as one JSON object (for CI) instead of the table")
+    c.set_defaults(handler=run_compare, groups=None)
 
     d = actions.add_parser(
         "describe",
@@ -107,6 +122,7 @@ def run_export(args: argparse.Namespace) -> int:
         golden = golden_vectors(
             cfg, batch=args.batch, steps=args.steps, seed=args.seed, param_noise=args.param_noise,
             adam_steps=args.adam_steps, adam=AdamConfig(lr=args.adam_lr), backend=args.backend,
+            zero_biases=args.zero_biases, unit_gain=args.unit_gain,
         )
     except FloatingPointError as exc:  # fastweights_np.finite.NonFiniteError: the problem overflows
         return _error("export", f"{exc} Nothing was written to {args.out}.")
@@ -117,16 +133,23 @@ def run_export(args: argparse.Namespace) -> int:
     n_arrays = len(golden) - 1
     print(f"wrote {path}: {n_arrays} arrays, loss {float(golden['loss']):.6f} "
           f"(H={cfg.hidden_size} T={args.steps} S={cfg.inner_steps} B={args.batch} form={cfg.form} "
-          f"timing={cfg.fast_weight_timing} activation={cfg.activation} dtype={cfg.dtype})")
+          f"timing={cfg.fast_weight_timing} activation={cfg.activation} ln_eps={cfg.ln_eps:g} dtype={cfg.dtype}"
+          f"{' zero-biases' if args.zero_biases else ''}{' unit-gain' if args.unit_gain else ''})")
     return 0
 
 
 def run_compare(args: argparse.Namespace) -> int:
     golden = load_golden(args.golden)
     theirs = read_arrays(args.theirs)
-    report = compare(golden, theirs, rtol=args.rtol, atol=args.atol, only=args.only,
+    unmatched = unmatched_selections(golden, theirs, args.only, args.groups)
+    if unmatched:
+        shown = ", ".join(f"--only {p!r}" if p in (args.only or ()) else f"--{p}" for p in unmatched)
+        names = ", ".join(dict.fromkeys(n for n in (*golden, *theirs) if n != MANIFEST_KEY))
+        return _error("compare", f"{shown} matches no array of {args.golden} or {args.theirs}; "
+                                 f"the arrays are: {names}")
+    report = compare(golden, theirs, rtol=args.rtol, atol=args.atol, only=args.only, groups=args.groups,
                      golden_name=args.golden, their_name=args.theirs)
-    print(report)
+    print(json.dumps(report.to_dict(), allow_nan=False) if args.json else report)
     return 0 if report.passed else 1
 
 

@@ -3,11 +3,60 @@
 LN(v) = g ⊙ (v − μ) / σ + β,  μ = mean(v),  σ = sqrt(var(v) + ε),
 with the mean and the population variance taken over the last axis only: never over the
 batch or time axes.
+
+ε may be 0 (the choice of much public code; TensorFlow's default is 1e-12). Then a row whose
+variance is exactly 0 (all units equal: H = 1, or an input of zeros) would give 0/0: instead of
+returning NaN (which ReLU would silently turn into 0), :func:`layernorm_forward` raises
+:class:`fastweights_np.finite.NonFiniteError` naming the rows (:func:`zero_variance_error`).
+Every backend raises the same error for the same inputs.
 """
 
 from __future__ import annotations
 
-from fastweights_np.array_namespace import namespace
+import numpy as np
+
+from fastweights_np.array_namespace import array_to_numpy, namespace
+
+
+def zero_variance_error(index: tuple[int, ...], shape: tuple[int, ...], count: int) -> FloatingPointError:
+    """The error for a layer-norm input with variance exactly 0 while ε = 0.
+
+    Parameters
+    ----------
+    index : the first row with variance 0 (its index over the leading axes of the input; for
+        the fast-weights core's (B, H) input, (example,))
+    shape : the input's shape (..., H)
+    count : how many rows have variance 0
+
+    Returns
+    -------
+    fastweights_np.finite.NonFiniteError : (a FloatingPointError) whose message names the
+        tensor, the row (the example), B and H, and what to do
+    """
+    from fastweights_np.finite import NonFiniteError  # finite imports the cores, which import this module
+
+    *lead, H = shape
+    if len(lead) == 1:
+        row = f"example {index[0]} of B = {lead[0]}"
+    else:
+        row = f"row {tuple(index)} of the leading axes {tuple(lead)}"
+    others = f" ({count} rows of {int(np.prod(lead, dtype=np.int64))} have variance 0)" if count > 1 else ""
+    return NonFiniteError(
+        f"layer norm with ln_eps = 0 would divide 0 by 0: its input v (shape {tuple(shape)}) has variance exactly 0 "
+        f"over its H = {H} units (all equal) in {row}{others}, so (v - mean(v)) / sqrt(var(v) + ln_eps) is 0/0. "
+        "Use ln_eps > 0 (this package's and PyTorch's default is 1e-5, TensorFlow's 1e-12), or inputs and "
+        "parameters for which the units differ (H > 1, not all zero)."
+    )
+
+
+def check_variance(var, shape: tuple[int, ...]) -> None:
+    """Raise :func:`zero_variance_error` if any entry of ``var`` (..., 1) is exactly 0."""
+    xp = namespace(var)
+    zero = var == 0
+    if not bool(xp.any(zero)):
+        return
+    rows = np.argwhere(np.reshape(array_to_numpy(zero), tuple(shape[:-1])))
+    raise zero_variance_error(tuple(int(i) for i in rows[0]), tuple(shape), len(rows))
 
 
 def layernorm_forward(v, g, beta, eps: float) -> tuple[object, tuple]:
@@ -17,17 +66,24 @@ def layernorm_forward(v, g, beta, eps: float) -> tuple[object, tuple]:
     ----------
     v : (..., H)
     g, beta : (H,) gain and bias
-    eps : ε > 0
+    eps : ε >= 0
 
     Returns
     -------
     out : (..., H)
     cache : (v̂, 1/σ, g)
+
+    Raises
+    ------
+    fastweights_np.finite.NonFiniteError : ε = 0 and a row of ``v`` has variance exactly 0
+        (:func:`zero_variance_error`; checked only when ε = 0)
     """
     xp = namespace(v, g, beta)
     mu = xp.mean(v, axis=-1, keepdims=True)
     centred = v - mu
     var = xp.mean(centred * centred, axis=-1, keepdims=True)
+    if eps == 0:
+        check_variance(var, tuple(v.shape))
     inv_sigma = 1.0 / xp.sqrt(var + eps)
     v_hat = centred * inv_sigma
     return g * v_hat + beta, (v_hat, inv_sigma, g)

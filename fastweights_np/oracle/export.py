@@ -181,21 +181,39 @@ def golden_from_inputs(
 
 
 def draw_problem(
-    cfg: FastWeightsConfig, *, batch: int = 3, steps: int = 5, seed: int = 0, param_noise: float = 0.1
+    cfg: FastWeightsConfig,
+    *,
+    batch: int = 3,
+    steps: int = 5,
+    seed: int = 0,
+    param_noise: float = 0.1,
+    zero_biases: bool = False,
+    unit_gain: bool = False,
 ) -> tuple[dict, np.ndarray, np.ndarray]:
     """A small problem from ``seed``: (params, x, y) in ``cfg.dtype``.
 
     params = the paper's initialisation (:func:`fastweights_np.init_params`) plus
     ``param_noise`` · N(0, 1) on every entry, so that no entry sits at a special value;
     x ~ N(0, 1) of shape (batch, steps, I); y uniform in [0, O). Drawn in float64, then cast.
+
+    ``zero_biases`` then sets b = 0 and c = 0 exactly (for code without biases), and
+    ``unit_gain`` sets layer norm's g = 1 and β = 0 exactly (for code without LN parameters);
+    the random draws are the same either way, so the other arrays do not change.
     """
     if isinstance(param_noise, bool) or not isinstance(param_noise, int | float) or not param_noise >= 0:
         raise ValueError(f"param_noise must be a number >= 0, got {param_noise!r}")
+    for name, value in (("zero_biases", zero_biases), ("unit_gain", unit_gain)):
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be True or False, got {value!r}")
     cfg64 = cfg.replace(dtype="float64")
     rng = np.random.default_rng(seed)
     params = {k: v + param_noise * rng.standard_normal(v.shape) for k, v in init_params(cfg64, seed).items()}
     x = rng.standard_normal((batch, steps, cfg.input_size))
     y = rng.integers(0, cfg.output_size, batch)
+    fixed = {**dict.fromkeys(("b", "c") if zero_biases else (), 0.0),
+             **({"g": 1.0, "beta": 0.0} if unit_gain else {})}
+    for name, value in fixed.items():
+        params[name] = np.full_like(params[name], value)
     return {k: v.astype(cfg.np_dtype) for k, v in params.items()}, x.astype(cfg.np_dtype), y
 
 
@@ -209,15 +227,21 @@ def golden_vectors(
     adam_steps: int = 3,
     adam: AdamConfig | None = None,
     backend: str = "numpy",
+    zero_biases: bool = False,
+    unit_gain: bool = False,
 ) -> dict[str, np.ndarray]:
     """Golden vectors for the problem :func:`draw_problem` draws; the dict that
     :func:`fastweights_np.oracle.save_golden` writes (``fastweights-np oracle export``).
-    ``backend``: as for :func:`golden_from_inputs`."""
+    ``backend``: as for :func:`golden_from_inputs`; ``zero_biases`` (b = c = 0) and
+    ``unit_gain`` (g = 1, β = 0): as for :func:`draw_problem`, recorded in the manifest's
+    "settings"."""
     for name, value in (("batch", batch), ("steps", steps)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    params, x, y = draw_problem(cfg, batch=batch, steps=steps, seed=seed, param_noise=param_noise)
+    params, x, y = draw_problem(cfg, batch=batch, steps=steps, seed=seed, param_noise=param_noise,
+                                zero_biases=zero_biases, unit_gain=unit_gain)
     return golden_from_inputs(
         params, x, y, cfg, adam_steps=adam_steps, adam=adam,
-        settings={"seed": seed, "param_noise": param_noise}, backend=backend,
+        settings={"seed": seed, "param_noise": param_noise, "zero_biases": zero_biases, "unit_gain": unit_gain},
+        backend=backend,
     )

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -146,6 +147,36 @@ def save_golden(path: str | os.PathLike, golden: dict) -> Path:
     return atomic_save_npz(path, {k: np.asarray(v) for k, v in golden.items()})
 
 
+# torch.save's legacy format starts with a pickle (protocol 2+) of this magic number as a LONG1
+TORCH_LEGACY_MAGIC = b"\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little")
+TORCH_ADVICE = ("save with numpy.savez instead: np.savez(path, **{name: tensor.detach().cpu().numpy() "
+                "for name, tensor in yours.items()}) (docs/oracle.md §3)")
+
+
+def torch_save_format(path: str | os.PathLike) -> str | None:
+    """Which torch.save format the file at ``path`` is in, by its bytes: "the legacy pickle format"
+    (a pickle starting with torch's magic number), "the zip-based format of PyTorch >= 1.6: its
+    member '<dir>/data.pkl' is not a .npy array", or None (not a torch.save file, or unreadable:
+    the reader reports that)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+    except OSError:
+        return None
+    if head[:1] == b"\x80" and TORCH_LEGACY_MAGIC in head[:32]:
+        return "the legacy pickle format"
+    if head[:4] == b"PK\x03\x04":
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return None
+        for name in names:
+            if name == "data.pkl" or name.endswith("/data.pkl"):
+                return f"the zip-based format of PyTorch >= 1.6: its member {name!r} is not a .npy array"
+    return None
+
+
 def read_arrays(path: str | os.PathLike, expected: str = THEIRS_EXPECTED) -> dict[str, np.ndarray]:
     """Every array of an ``.npz`` file, loaded without pickles (:func:`fastweights_np.files.read_npz`).
 
@@ -153,9 +184,15 @@ def read_arrays(path: str | os.PathLike, expected: str = THEIRS_EXPECTED) -> dic
     ------
     OracleFileError
         naming the file, the fault and ``expected`` (what the file should be), when it is not an
-        ``.npz``, truncated or holds arrays of Python objects; :class:`MissingOracleFileError`
-        (also a FileNotFoundError) when it is missing
+        ``.npz``, truncated or holds arrays of Python objects; a PyTorch ``torch.save`` file
+        (either format, told by its bytes: :func:`torch_save_format`) is named as such, with how
+        to save it instead; :class:`MissingOracleFileError` (also a FileNotFoundError) when it
+        is missing
     """
+    which = torch_save_format(path)
+    if which is not None:
+        raise OracleFileError(f"{path}: this is a PyTorch torch.save file ({which}), not an .npz archive; "
+                              f"{TORCH_ADVICE}; expected {expected}")
     try:
         return read_npz(path, expected)
     except MissingFileError as exc:

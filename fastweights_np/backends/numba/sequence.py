@@ -73,6 +73,35 @@ def check_paper_model(cfg: object) -> None:
         )
 
 
+# What a kernel raises when LN divides by a zero σ (ε = 0 and a variance of exactly 0): Numba's
+# ZeroDivisionError, which reaches Python as a SystemError from the kernels compiled without
+# Numba's runtime.
+KERNEL_DIVISION_ERRORS = (ZeroDivisionError, SystemError)
+
+
+def raise_zero_variance(
+    params: dict[str, np.ndarray],
+    x: np.ndarray,
+    cfg: FastWeightsConfig,
+    state0: FastWeightsState | None,
+    decay: float | None,
+    fast_lr: float | None,
+) -> None:
+    """After a kernel failed dividing by zero: when ``cfg.ln_eps`` is 0 and layer norm is on,
+    run the reference forward (NumPy) on the same inputs, which raises its error for a
+    layer-norm input of variance exactly 0 (``fastweights_np.ops.layernorm.zero_variance_error``:
+    the same class and message as backend "numpy"). Returns when that does not apply or the
+    reference finds no such input (the caller then re-raises the kernel's error)."""
+    if cfg.ln_eps != 0 or not (cfg.layer_norm or cfg.ln_preliminary):
+        return
+    core_params = {name: params[name] for name in CORE_PARAM_NAMES}
+    try:
+        with np.errstate(all="ignore"):
+            FW.sequence_forward(core_params, x, cfg, state0, decay=decay, fast_lr=fast_lr)
+    except FloatingPointError as exc:  # the reference's NonFiniteError
+        raise exc from None
+
+
 def step_options(
     cfg: FastWeightsConfig, T: int, decay: float | None, fast_lr: float | None
 ) -> tuple[float, float, Options]:
@@ -121,12 +150,17 @@ def core_forward(
     A0 = None if state0 is None else contiguous(state0.A, dtype)
     tape = new_tape(memory, cfg, B, T, None if state0 is None else state0.h)
     A_T = None
-    with kernel_threads():
-        if cfg.form == "matrix":
-            A_T = np.empty((B, H, H), dtype) if final_A else None
-            matrix_forward_kernel(n_chunks(B), drive, weights, opts, memory_of(A0, dtype), memory_of(A_T, dtype), tape)
-        else:
-            attention_forward_kernel(n_chunks(B), drive, weights, opts, memory_of(A0, dtype), tape)
+    try:
+        with kernel_threads():
+            if cfg.form == "matrix":
+                A_T = np.empty((B, H, H), dtype) if final_A else None
+                matrix_forward_kernel(n_chunks(B), drive, weights, opts, memory_of(A0, dtype), memory_of(A_T, dtype),
+                                      tape)
+            else:
+                attention_forward_kernel(n_chunks(B), drive, weights, opts, memory_of(A0, dtype), tape)
+    except KERNEL_DIVISION_ERRORS:
+        raise_zero_variance(params, x, cfg, state0, decay, fast_lr)
+        raise
     memory_cache = None
     if final_A and cfg.form == "attention":
         A_T, memory_cache = attention_memory_forward(tape.past[:, :T], lam, eta, A0)
@@ -255,11 +289,15 @@ def model_loss_and_grad(
     chunk_grads = chunk_gradient_arrays(store, n, H, dtype)
     dreadout = Readout(store.empty("dV", (n, O, H), dtype), store.empty("dc", (n, O), dtype))
     kernel = matrix_loss_and_grad_kernel if cfg.form == "matrix" else attention_loss_and_grad_kernel
-    with kernel_threads():  # once for the whole call (the drive's backward calls BLAS too)
-        drive, inputs = drive_forward(contiguous(x, dtype), C, b, store)
-        dpast = store.empty("dpast", tape.past.shape, dtype)
-        loss = kernel(n, drive, weights, opts, readout, np.asarray(y, np.intp), tape, dpast, chunk_grads, dreadout)
-        _, dC, db = drive_backward(drive, inputs, need_dx=False)  # drive now holds dz_t
+    try:
+        with kernel_threads():  # once for the whole call (the drive's backward calls BLAS too)
+            drive, inputs = drive_forward(contiguous(x, dtype), C, b, store)
+            dpast = store.empty("dpast", tape.past.shape, dtype)
+            loss = kernel(n, drive, weights, opts, readout, np.asarray(y, np.intp), tape, dpast, chunk_grads, dreadout)
+            _, dC, db = drive_backward(drive, inputs, need_dx=False)  # drive now holds dz_t
+    except KERNEL_DIVISION_ERRORS:
+        raise_zero_variance(params, x, cfg, None, decay, fast_lr)
+        raise
     grads = summed_chunk_gradients(chunk_grads)
     grads.update(C=dC, b=db, V=dreadout.V.sum(axis=0), c=dreadout.c.sum(axis=0))
     grads = scalar_grads(grads, grads["W"])

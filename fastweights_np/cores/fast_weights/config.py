@@ -42,7 +42,10 @@ class FastWeightsConfig(ConfigRecord):
     ln_preliminary : bool
         Also apply LN to the preliminary vector: h^(0) = f(LN(z)) instead of f(z).
     ln_eps : float
-        ε in LN's sqrt(var + ε). > 0; default 1e-5.
+        ε in LN's sqrt(var + ε). Finite and >= 0; default 1e-5. ε = 0 (what much public code
+        uses; TensorFlow's default is 1e-12) is allowed: a layer-norm input whose variance is
+        exactly 0 then raises :class:`fastweights_np.finite.NonFiniteError` naming where
+        (:func:`fastweights_np.ops.layernorm.zero_variance_error`) instead of returning 0/0.
     form : {"matrix", "attention"}
         How A_t u is computed: from an explicit H×H matrix per sequence, or from the stored
         past hidden states (paper Eq. 4) without forming A. Same numbers to rounding.
@@ -84,8 +87,8 @@ class FastWeightsConfig(ConfigRecord):
             raise ValueError(f"inner_steps must be a non-negative integer, got {s!r}")
         _flag("layer_norm", self.layer_norm)
         _flag("ln_preliminary", self.ln_preliminary)
-        if _real("ln_eps", self.ln_eps) <= 0.0:
-            raise ValueError(f"ln_eps must be > 0, got {self.ln_eps!r}")
+        if _real("ln_eps", self.ln_eps) < 0.0:
+            raise ValueError(f"ln_eps must be >= 0, got {self.ln_eps!r}")
         if self.form not in FORMS:
             raise ValueError(f"form must be one of {FORMS}, got {self.form!r}")
         if self.dtype not in DTYPES:
