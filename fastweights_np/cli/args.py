@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import argparse
 
-from fastweights_np.cores.fast_weights.config import ACTIVATIONS, TIMINGS, FastWeightsConfig
+from fastweights_np.cores.fast_weights.config import (
+    ACTIVATIONS,
+    LN_AXES,
+    LN_PARAMS,
+    LOSS_REDUCTIONS,
+    TIMINGS,
+    FastWeightsConfig,
+)
 from fastweights_np.tasks import options as values
 
 
@@ -70,6 +77,19 @@ def add_model_arguments(p: argparse.ArgumentParser, *, inner_steps: int = 2) -> 
     p.add_argument("--timing", choices=TIMINGS, default="paper",
                    help="fast_weight_timing variant (docs/variants.md; default paper)")
     p.add_argument("--activation", choices=ACTIVATIONS, default="relu", help="the nonlinearity f (default relu)")
+    p.add_argument("--ln-axis", choices=LN_AXES, default="example",
+                   help="axis of layer norm's statistics: example (the paper's: the H units of one example) or batch "
+                        "(each unit over the batch: batch normalisation, a bug of some public code; docs/variants.md; "
+                        "default example)")
+    p.add_argument("--ln-params", choices=LN_PARAMS, default="shared",
+                   help="layer norm's g, beta: shared by the preliminary vector and the inner loop, separate (g0, "
+                        "beta0 for the preliminary vector; needs --ln-preliminary) or scalar (shape (1,)) (default "
+                        "shared)")
+    p.add_argument("--loss-reduction", choices=LOSS_REDUCTIONS, default="mean",
+                   help="reduce the per-example losses over the batch by their mean or their sum (default mean)")
+    p.add_argument("--no-inner-loop", action="store_true",
+                   help="h_t = f(LN(W h_{t-1} + C x_t + b + A_t h_{t-1})): no preliminary vector, one application "
+                        "(needs --inner-steps 1; docs/variants.md)")
 
 
 def config_from_args(args: argparse.Namespace, **fields) -> FastWeightsConfig:
@@ -86,5 +106,9 @@ def config_from_args(args: argparse.Namespace, **fields) -> FastWeightsConfig:
         ln_eps=args.ln_eps,
         fast_weight_timing=args.timing,
         activation=args.activation,
+        ln_axis=getattr(args, "ln_axis", "example"),
+        ln_params=getattr(args, "ln_params", "shared"),
+        loss_reduction=getattr(args, "loss_reduction", "mean"),
+        no_inner_loop=getattr(args, "no_inner_loop", False),
         **fields,
     )

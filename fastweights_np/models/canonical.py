@@ -2,7 +2,7 @@
 
     hs, (h_T, A_T) = core(x)                  (docs/math.md §5)
     logits         = V h_T + c                (B, O)    the linear head, read at the last step
-    loss           = mean_b −log softmax(logits_b)[y_b]
+    loss           = mean_b −log softmax(logits_b)[y_b]   (Σ_b with cfg.loss_reduction = "sum")
 
 Which code computes it is a run-time choice (``backend=``, :mod:`fastweights_np.backends`); the
 functions without ``backend`` are the reference. :func:`loss_and_grad`, :func:`loss_and_grad_unchecked`
@@ -100,14 +100,15 @@ def hidden_states(params: Params, x: np.ndarray, cfg: FastWeightsConfig, *, back
     """
     x = check_inputs(params, x, cfg)
     core = get_core("fw", backend)
-    (hs, _), _ = core.sequence_forward({name: params[name] for name in CORE_PARAM_NAMES}, x, cfg)
+    (hs, _), _ = core.sequence_forward({name: params[name] for name in core_param_shapes(cfg)}, x, cfg)
     return hs
 
 
 def loss_and_grad(
     params: Params, x: np.ndarray, y: np.ndarray, cfg: FastWeightsConfig, *, backend: str = "numpy"
 ) -> tuple[float, dict]:
-    """Batch-mean softmax cross-entropy of logits = V h_T + c, and its gradient.
+    """Batch-mean softmax cross-entropy of logits = V h_T + c (its batch sum with
+    ``cfg.loss_reduction = "sum"``), and its gradient.
 
     Parameters
     ----------
@@ -157,7 +158,16 @@ def loss_forward(
     (hs, state), core_cache = sequence_forward(params, x, cfg, decay=decay, fast_lr=fast_lr)
     logits, head_cache = linear_head_forward(hs, params["V"], params["c"], "last")
     loss, xent_cache = softmax_xent_forward(logits, y)
-    return loss, (core_cache, head_cache, xent_cache, logits, hs, state)
+    scale = loss_scale(cfg, logits.shape[0])
+    if scale != 1.0:
+        loss = loss * scale
+    return loss, (core_cache, head_cache, (xent_cache, scale), logits, hs, state)
+
+
+def loss_scale(cfg: FastWeightsConfig, batch: int) -> float:
+    """dL/d(batch-mean loss): 1 for ``cfg.loss_reduction = "mean"``, B for ``"sum"``
+    (L = Σ_b ℓ_b = B · mean_b ℓ_b, so every gradient is B times the mean's; docs/variants.md §7)."""
+    return float(batch) if cfg.loss_reduction == "sum" else 1.0
 
 
 def forward_record(cache: tuple) -> dict:
@@ -178,10 +188,10 @@ def forward_record(cache: tuple) -> dict:
 def loss_backward_with_dx(cache: tuple) -> tuple[dict, np.ndarray]:
     """:func:`loss_backward`'s gradients, and dL/dx (B, T, input_size), which the core's backward
     computes anyway (the checks read it to say at which step a gradient became non-finite)."""
-    core_cache, head_cache, xent_cache, _, _, _ = cache
-    dhs, dV, dc = linear_head_backward(softmax_xent_backward(1.0, xent_cache), head_cache)
+    core_cache, head_cache, (xent_cache, scale), _, _, _ = cache
+    dhs, dV, dc = linear_head_backward(softmax_xent_backward(scale, xent_cache), head_cache)
     core_grads, dx, _ = sequence_backward((dhs, None), core_cache)
-    grads = {name: core_grads[name] for name in CORE_PARAM_NAMES}
+    grads = {name: value for name, value in core_grads.items() if name not in ("decay", "fast_lr")}
     grads.update(V=dV, c=dc, decay=core_grads["decay"], fast_lr=core_grads["fast_lr"])
     return grads, dx
 

@@ -9,6 +9,10 @@ variance is exactly 0 (all units equal: H = 1, or an input of zeros) would give 
 returning NaN (which ReLU would silently turn into 0), :func:`layernorm_forward` raises
 :class:`fastweights_np.finite.NonFiniteError` naming the rows (:func:`zero_variance_error`).
 Every backend raises the same error for the same inputs.
+
+:func:`layernorm_batch_forward` / :func:`layernorm_batch_backward` take the statistics over the
+batch axis instead (``ln_axis="batch"``, docs/variants.md §5): batch normalisation without
+running averages, which some public code computes by mistake.
 """
 
 from __future__ import annotations
@@ -65,7 +69,7 @@ def layernorm_forward(v, g, beta, eps: float) -> tuple[object, tuple]:
     Parameters
     ----------
     v : (..., H)
-    g, beta : (H,) gain and bias
+    g, beta : (H,) gain and bias, or (1,) broadcast over the units (ln_params="scalar")
     eps : ε >= 0
 
     Returns
@@ -102,7 +106,7 @@ def layernorm_backward(dout, cache: tuple) -> tuple:
 
     Returns
     -------
-    dv : (..., H), dg : (H,), dbeta : (H,)
+    dv : (..., H), dg : (H,), dbeta : (H,); (1,) each for a (1,) g (summed over the units)
     """
     v_hat, inv_sigma, g = cache
     xp = namespace(dout, v_hat)
@@ -115,4 +119,111 @@ def layernorm_backward(dout, cache: tuple) -> tuple:
     rows = xp.reshape(dout, (-1, dout.shape[-1]))
     dg = xp.sum(rows * xp.reshape(v_hat, rows.shape), axis=0)
     dbeta = xp.sum(rows, axis=0)
-    return dv, dg, dbeta
+    return dv, _reduce_to(dg, g), _reduce_to(dbeta, g)  # (1,) for a scalar g, β (ln_params="scalar")
+
+
+def _reduce_to(grad, like):
+    """Sum ``grad`` (H,) to the shape of ``like`` when that is (1,) (a scalar gain or bias,
+    broadcast over the units: ln_params="scalar"); otherwise return it unchanged."""
+    if tuple(like.shape) == tuple(grad.shape):
+        return grad
+    xp = namespace(grad)
+    return xp.reshape(xp.sum(grad), tuple(like.shape))
+
+
+# ------------------------------------------------------------- statistics over the batch axis
+def batch_zero_variance_error(unit: int, shape: tuple[int, ...], count: int) -> FloatingPointError:
+    """The error for a batch-axis layer-norm input (ln_axis="batch") whose variance over the
+    batch is exactly 0 for some unit while ε = 0.
+
+    Parameters
+    ----------
+    unit : the first unit j with variance 0 over the batch
+    shape : the input's shape (B, H)
+    count : how many units have variance 0
+
+    Returns
+    -------
+    fastweights_np.finite.NonFiniteError : naming the unit, B and H, and what to do
+    """
+    from fastweights_np.finite import NonFiniteError  # finite imports the cores, which import this module
+
+    B, *_, H = shape
+    others = f" ({count} of the H = {H} units have variance 0)" if count > 1 else ""
+    single = " (with B = 1 every unit has: a single example is always its own mean)" if B == 1 else ""
+    return NonFiniteError(
+        f"layer norm over the batch axis (ln_axis='batch') with ln_eps = 0 would divide 0 by 0: its input v "
+        f"(shape {tuple(shape)}) has variance exactly 0 over the B = {B} examples for unit {unit}{others}{single}, "
+        "so (v - mean_b(v)) / sqrt(var_b(v) + ln_eps) is 0/0. Use ln_eps > 0, a batch whose examples differ "
+        "(B > 1), or ln_axis='example' (the paper's)."
+    )
+
+
+def layernorm_batch_forward(v, g, beta, eps: float) -> tuple[object, tuple]:
+    """Layer norm with its statistics over the BATCH axis (ln_axis="batch"; docs/math.md §9.1).
+
+    For every unit j (and every other non-batch index), over the B examples b:
+    μ_j = (1/B) Σ_b v_bj,  σ_j = sqrt((1/B) Σ_b (v_bj − μ_j)² + ε),  v̂_bj = (v_bj − μ_j)/σ_j,
+    y_bj = g_j v̂_bj + β_j.
+
+    This is batch normalisation without running averages, the bug of some public code
+    (docs/variants.md §5): example b's output depends on every other example of the batch.
+
+    Parameters
+    ----------
+    v : (B, ..., H), statistics over axis 0
+    g, beta : (H,) or (1,) gain and bias
+    eps : ε >= 0
+
+    Returns
+    -------
+    out : (B, ..., H)
+    cache : (v̂, 1/σ, g, beta) for :func:`layernorm_batch_backward`
+
+    Raises
+    ------
+    fastweights_np.finite.NonFiniteError : ε = 0 and a unit's variance over the batch is exactly
+        0 (always so for B = 1; :func:`batch_zero_variance_error`)
+    """
+    xp = namespace(v, g, beta)
+    mu = xp.mean(v, axis=0, keepdims=True)
+    centred = v - mu
+    var = xp.mean(centred * centred, axis=0, keepdims=True)
+    if eps == 0:
+        zero = var == 0
+        if bool(xp.any(zero)):
+            units = np.argwhere(np.reshape(array_to_numpy(zero), (-1,)))
+            raise batch_zero_variance_error(int(units[0][0]) % v.shape[-1], tuple(v.shape), len(units))
+    inv_sigma = 1.0 / xp.sqrt(var + eps)
+    v_hat = centred * inv_sigma
+    return g * v_hat + beta, (v_hat, inv_sigma, g, beta)
+
+
+def layernorm_batch_backward(dout, cache: tuple) -> tuple:
+    """Gradients of :func:`layernorm_batch_forward` (docs/math.md §9.1).
+
+    With d̂ = dout ⊙ g and means over the batch axis:
+    dv = (1/σ) (d̂ − mean_b(d̂) − v̂ ⊙ mean_b(d̂ ⊙ v̂)),  dg = Σ_rows dout ⊙ v̂,  dβ = Σ_rows dout.
+    The first two terms couple the examples: dv of example b depends on every example's dout.
+
+    Parameters
+    ----------
+    dout : (B, ..., H)
+    cache : from :func:`layernorm_batch_forward`
+
+    Returns
+    -------
+    dv : (B, ..., H), dg, dbeta : of g's and beta's shapes ((H,) or (1,))
+    """
+    v_hat, inv_sigma, g, beta = cache
+    xp = namespace(dout, v_hat)
+    d_hat = dout * g
+    dv = inv_sigma * (
+        d_hat
+        - xp.mean(d_hat, axis=0, keepdims=True)
+        - v_hat * xp.mean(d_hat * v_hat, axis=0, keepdims=True)
+    )
+    rows = xp.reshape(dout, (-1, dout.shape[-1]))
+    dg = xp.sum(rows * xp.reshape(v_hat, rows.shape), axis=0)
+    dbeta = xp.sum(rows, axis=0)
+    return dv, _reduce_to(dg, g), _reduce_to(dbeta, beta)

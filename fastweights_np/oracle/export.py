@@ -20,14 +20,15 @@ import numpy as np
 from fastweights_np import __version__
 from fastweights_np.backends import backend_module
 from fastweights_np.cores.fast_weights import FastWeightsConfig
+from fastweights_np.cores.fast_weights.params import PRELIMINARY_LN_NAMES
 from fastweights_np.finite import NonFiniteError, describe_states, non_finite_error, quiet_floating_point
 from fastweights_np.models.canonical import (
-    PARAM_NAMES,
     check_inputs,
     forward_record,
     init_params,
     loss_backward,
     loss_forward,
+    param_shapes,
     reference_loss_and_grad,
 )
 from fastweights_np.optim import AdamConfig, adam_init, adam_step
@@ -40,13 +41,30 @@ _PARAM_MEANINGS = {
     "b": "b (H,): bias of z_t",
     "g": "g (H,): layer-norm gain",
     "beta": "beta (H,): layer-norm bias",
+    "g0": "g0 (H,): the preliminary vector's layer-norm gain (ln_params='separate'; g is the inner loop's)",
+    "beta0": "beta0 (H,): the preliminary vector's layer-norm bias (ln_params='separate'; beta is the inner loop's)",
     "V": "V (O, H): readout, logits = V h_T + c",
     "c": "c (O,): readout bias",
 }
 
 
-def array_meaning(name: str) -> str:
-    """What the golden array ``name`` holds, in the notation of docs/oracle.md."""
+_SCALAR_LN_MEANINGS = {
+    "g": "g (1,): layer-norm gain, one number broadcast over the H units (ln_params='scalar')",
+    "beta": "beta (1,): layer-norm bias, one number broadcast over the H units (ln_params='scalar')",
+}
+
+
+def array_meaning(name: str, cfg: FastWeightsConfig | None = None) -> str:
+    """What the golden array ``name`` holds, in the notation of docs/oracle.md; with ``cfg``, at
+    that config (the loss's reduction, the shapes of g and beta)."""
+    if cfg is not None and name == "loss" and cfg.loss_reduction == "sum":
+        return "sum over the batch of -log softmax(logits_b)[y_b] (loss_reduction='sum')"
+    if cfg is not None and name == "h_inner" and cfg.no_inner_loop:
+        return ("h_inner[b, t-1, 0] = h_{t-1} (no preliminary vector: no_inner_loop=True; h_0 = 0) and "
+                "h_inner[b, t-1, 1] = h_t, shape (B, T, 2, H)")
+    group, _, param = name.rpartition(".")
+    if cfg is not None and group == "params" and cfg.ln_params == "scalar" and param in _SCALAR_LN_MEANINGS:
+        return _SCALAR_LN_MEANINGS[param]
     fixed = {
         "x": "inputs, x[b, t-1] = x_t of sequence b, shape (B, T, I)",
         "y": "integer class labels, shape (B,)",
@@ -75,18 +93,19 @@ def array_meaning(name: str) -> str:
 def _golden_arrays(params: dict, x, y, cfg: FastWeightsConfig, *, adam_steps: int, adam: AdamConfig) -> dict:
     """The golden arrays, in the namespace of the inputs (the manifest is added by the caller)."""
     dtype = cfg.np_dtype
+    names = tuple(param_shapes(cfg))  # PARAM_NAMES, plus g0, beta0 with ln_params="separate"
     loss, cache = loss_forward(params, x, y, cfg)
     record = forward_record(cache)
     grads = loss_backward(cache)
     arrays = {"x": x, "y": y}
-    arrays.update({f"params.{name}": params[name] for name in PARAM_NAMES})
+    arrays.update({f"params.{name}": params[name] for name in names})
     arrays.update({name: record[name] for name in ("h_inner", "hs", "A_T", "logits")})
     arrays["loss"] = np.asarray(loss, dtype=dtype)
-    arrays.update({f"grad.{name}": grads[name] for name in PARAM_NAMES})
+    arrays.update({f"grad.{name}": grads[name] for name in names})
     arrays["grad.decay"] = np.asarray(grads["decay"], dtype=dtype)
     arrays["grad.fast_lr"] = np.asarray(grads["fast_lr"], dtype=dtype)
     if adam_steps > 0:
-        theta = {name: params[name] for name in PARAM_NAMES}
+        theta = {name: params[name] for name in names}
         state = adam_init(theta)
         losses = [loss]
         for _ in range(adam_steps):
@@ -94,7 +113,7 @@ def _golden_arrays(params: dict, x, y, cfg: FastWeightsConfig, *, adam_steps: in
             loss_k, grads = reference_loss_and_grad(theta, x, y, cfg)
             losses.append(loss_k)
         arrays["adam.loss"] = np.asarray(losses, dtype=dtype)
-        arrays.update({f"adam.params.{name}": theta[name] for name in PARAM_NAMES})
+        arrays.update({f"adam.params.{name}": theta[name] for name in names})
     return arrays
 
 
@@ -172,12 +191,18 @@ def golden_from_inputs(
                          adam={"steps": adam_steps, "lr": adam.lr, "beta1": adam.beta1,
                                "beta2": adam.beta2, "eps": adam.eps}),
         "arrays": {
-            name: {"shape": list(a.shape), "dtype": str(a.dtype), "meaning": array_meaning(name)}
+            name: {"shape": list(a.shape), "dtype": str(a.dtype), "meaning": array_meaning(name, cfg)}
             for name, a in arrays.items()
         },
     }
     arrays[MANIFEST_KEY] = manifest_array(manifest)
     return arrays
+
+
+def _noise(rng: np.random.Generator, shape: tuple[int, ...], H: int) -> np.ndarray:
+    """N(0, 1) of ``shape``; a (1,) array (ln_params="scalar") takes the first of H draws, as
+    many as the (H,) default's, so that later draws do not move."""
+    return rng.standard_normal(H)[:1] if shape == (1,) else rng.standard_normal(shape)
 
 
 def draw_problem(
@@ -197,8 +222,13 @@ def draw_problem(
     x ~ N(0, 1) of shape (batch, steps, I); y uniform in [0, O). Drawn in float64, then cast.
 
     ``zero_biases`` then sets b = 0 and c = 0 exactly (for code without biases), and
-    ``unit_gain`` sets layer norm's g = 1 and β = 0 exactly (for code without LN parameters);
-    the random draws are the same either way, so the other arrays do not change.
+    ``unit_gain`` sets layer norm's g = 1 and β = 0 exactly (g0 = 1 and β0 = 0 too, with
+    ``ln_params="separate"``; for code without LN parameters); the random draws are the same
+    either way, so the other arrays do not change.
+
+    The layer-norm parameter variants draw the same numbers too: with ``ln_params="scalar"`` g
+    and β take the first entry of their (H,) noise, and with ``"separate"`` g0 and β0 are drawn
+    after x and y; so x, y, W, C, b, V and c are those of the default's problem at the same seed.
     """
     if isinstance(param_noise, bool) or not isinstance(param_noise, int | float) or not param_noise >= 0:
         raise ValueError(f"param_noise must be a number >= 0, got {param_noise!r}")
@@ -207,11 +237,14 @@ def draw_problem(
             raise ValueError(f"{name} must be True or False, got {value!r}")
     cfg64 = cfg.replace(dtype="float64")
     rng = np.random.default_rng(seed)
-    params = {k: v + param_noise * rng.standard_normal(v.shape) for k, v in init_params(cfg64, seed).items()}
+    base = init_params(cfg64, seed)
+    later = {k: base.pop(k) for k in PRELIMINARY_LN_NAMES if k in base}  # ln_params="separate"
+    params = {k: v + param_noise * _noise(rng, v.shape, cfg.hidden_size) for k, v in base.items()}
     x = rng.standard_normal((batch, steps, cfg.input_size))
     y = rng.integers(0, cfg.output_size, batch)
-    fixed = {**dict.fromkeys(("b", "c") if zero_biases else (), 0.0),
-             **({"g": 1.0, "beta": 0.0} if unit_gain else {})}
+    params.update({k: v + param_noise * rng.standard_normal(v.shape) for k, v in later.items()})
+    gains = {"g": 1.0, "beta": 0.0, **({"g0": 1.0, "beta0": 0.0} if later else {})}
+    fixed = {**dict.fromkeys(("b", "c") if zero_biases else (), 0.0), **(gains if unit_gain else {})}
     for name, value in fixed.items():
         params[name] = np.full_like(params[name], value)
     return {k: v.astype(cfg.np_dtype) for k, v in params.items()}, x.astype(cfg.np_dtype), y

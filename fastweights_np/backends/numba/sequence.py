@@ -62,15 +62,29 @@ class ForwardCache(NamedTuple):
     memory_cache: tuple | None
 
 
-def check_paper_model(cfg: object) -> None:
+# The recurrence options whose non-default values the kernels do not compute (docs/variants.md
+# §5, §6, §8), with the paper's value; the loss's reduction is checked by the fused model only.
+PAPER_CORE_OPTIONS = (("ln_axis", "example"), ("ln_params", "shared"), ("no_inner_loop", False))
+PAPER_LOSS_OPTIONS = (("loss_reduction", "mean"),)
+
+
+def check_paper_model(cfg: object, *, loss: bool = False) -> None:
     """Raise ValueError unless ``cfg`` is the paper's model (``fast_weight_timing="paper"``,
-    ``activation="relu"``), the one the kernels compute (docs/variants.md has the others)."""
+    ``activation="relu"``, and the defaults of :data:`PAPER_CORE_OPTIONS`; with ``loss``, of
+    :data:`PAPER_LOSS_OPTIONS` too), the one the kernels compute (docs/variants.md has the others)."""
     timing, activation = getattr(cfg, "fast_weight_timing", "paper"), getattr(cfg, "activation", "relu")
     if (timing, activation) != ("paper", "relu"):
         raise ValueError(
             f"backend {BACKEND!r} computes the paper's model only (fast_weight_timing='paper', activation='relu'), "
             f"got fast_weight_timing={timing!r}, activation={activation!r}; use backend 'numpy' for the variants"
         )
+    for name, paper in PAPER_CORE_OPTIONS + (PAPER_LOSS_OPTIONS if loss else ()):
+        value = getattr(cfg, name, paper)
+        if value != paper:
+            raise ValueError(
+                f"backend {BACKEND!r} computes the paper's model only ({name}={paper!r}), got {name}={value!r}; "
+                "use backend 'numpy' for the variants (docs/variants.md)"
+            )
 
 
 # What a kernel raises when LN divides by a zero σ (ε = 0 and a variance of exactly 0): Numba's
@@ -230,8 +244,8 @@ def sequence_forward(
     (:func:`check_paper_model`); params may hold the readout's V and c too (they are left
     out). ``get_core("fw", "numba")`` checks the inputs first; called directly, inputs that do
     not fit the kernels get those checks' errors (``guards.fit_inputs``)."""
-    params, x, state0 = fit_inputs(FW, params, x, cfg, state0)
     check_paper_model(cfg)
+    params, x, state0 = fit_inputs(FW, params, x, cfg, state0)
     B, T, _ = x.shape
     past, A_T, cache = core_forward(params, x, cfg, state0, decay, fast_lr, final_A=True)
     return (past[:, 1:], FastWeightsState(past[:, T], A_T)), cache
@@ -274,8 +288,8 @@ def model_loss_and_grad(
     backward, skipping what the loss does not need (the final A, dx). The drive's forward and
     backward (C x_t + b, dC, db) run before and after it. The paper's model only
     (:func:`check_paper_model`)."""
+    check_paper_model(cfg, loss=True)
     _, x, _ = fit_inputs(FW, params, x, cfg)  # the core's parameters; V and c are the readout's
-    check_paper_model(cfg)
     store = thread_workspace()
     dtype = cfg.np_dtype
     B, T, _ = x.shape

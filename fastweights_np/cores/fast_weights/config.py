@@ -18,8 +18,20 @@ from fastweights_np.config_base import check_real as _real
 FORMS = ("matrix", "attention")
 TIMINGS = ("paper", "lagged", "preliminary")
 ACTIVATIONS = ("relu", "tanh")
+LN_AXES = ("example", "batch")
+LN_PARAMS = ("shared", "separate", "scalar")
+LOSS_REDUCTIONS = ("mean", "sum")
 
-__all__ = ["ACTIVATIONS", "DTYPES", "FORMS", "TIMINGS", "FastWeightsConfig"]
+__all__ = [
+    "ACTIVATIONS",
+    "DTYPES",
+    "FORMS",
+    "LN_AXES",
+    "LN_PARAMS",
+    "LOSS_REDUCTIONS",
+    "TIMINGS",
+    "FastWeightsConfig",
+]
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,24 @@ class FastWeightsConfig(ConfigRecord):
         the inner loop, and the sustained term is W h_t^(0) + C x_t + b.
     activation : {"relu", "tanh"}
         The nonlinearity f (the paper's is ReLU).
+    ln_axis : {"example", "batch"}
+        Which axis every layer norm takes its mean and variance over (docs/variants.md §5).
+        "example" (the paper's): the H units of one example at one step. "batch": each unit over
+        the B examples of the batch at one step, i.e. batch normalisation without running
+        averages, a bug some public code has: the examples of a batch are then not independent.
+    ln_params : {"shared", "separate", "scalar"}
+        Layer norm's parameters (docs/variants.md §6). "shared" (the paper's): one g, β (H,) for
+        the preliminary vector's LN and the inner loop's. "separate": g0, β0 (H,) for the
+        preliminary vector's LN (needs ``ln_preliminary=True``), g, β for the inner loop.
+        "scalar": g, β of shape (1,), broadcast over the H units.
+    loss_reduction : {"mean", "sum"}
+        How the canonical model (:mod:`fastweights_np.models.canonical`) reduces the per-example
+        cross-entropies over the batch: their mean (default) or their sum (docs/variants.md §7).
+    no_inner_loop : bool
+        h_t = f(LN(W h_{t-1} + C x_t + b + M_t h_{t-1})) with M_t = A_t ("paper" timing) or
+        A_{t-1} ("lagged"): no preliminary vector, the one application reads the memory with
+        h_{t-1} itself (docs/variants.md §8). Needs inner_steps=1, ln_preliminary=False and
+        fast_weight_timing "paper" or "lagged". Default False.
     """
 
     input_size: int
@@ -73,6 +103,10 @@ class FastWeightsConfig(ConfigRecord):
     dtype: str = "float64"
     fast_weight_timing: str = "paper"
     activation: str = "relu"
+    ln_axis: str = "example"
+    ln_params: str = "shared"
+    loss_reduction: str = "mean"
+    no_inner_loop: bool = False
 
     def __post_init__(self) -> None:
         for name in ("input_size", "hidden_size", "output_size"):
@@ -97,10 +131,36 @@ class FastWeightsConfig(ConfigRecord):
             raise ValueError(f"fast_weight_timing must be one of {TIMINGS}, got {self.fast_weight_timing!r}")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
+        for name, allowed in (("ln_axis", LN_AXES), ("ln_params", LN_PARAMS), ("loss_reduction", LOSS_REDUCTIONS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        _flag("no_inner_loop", self.no_inner_loop)
+        if self.ln_params == "separate" and not self.ln_preliminary:
+            raise ValueError(
+                "ln_params='separate' gives the preliminary vector's layer norm its own g0, beta0: it needs "
+                f"ln_preliminary=True, got ln_preliminary={self.ln_preliminary!r}"
+            )
+        if self.no_inner_loop:
+            wrong = [
+                f"{name}={value!r} (expected {expected})"
+                for name, value, expected, ok in (
+                    ("inner_steps", s, "1", s == 1),
+                    ("ln_preliminary", self.ln_preliminary, "False", not self.ln_preliminary),
+                    ("fast_weight_timing", self.fast_weight_timing, "'paper' or 'lagged'",
+                     self.fast_weight_timing in ("paper", "lagged")),
+                )
+                if not ok
+            ]
+            if wrong:
+                raise ValueError(
+                    "no_inner_loop=True computes h_t = f(LN(W h_{t-1} + C x_t + b + A_t h_{t-1})) once per step, "
+                    f"with no preliminary vector: it needs inner_steps=1, ln_preliminary=False and fast_weight_timing "
+                    f"'paper' or 'lagged', got {', '.join(wrong)}"
+                )
         # Store plain Python scalars so that equality, hashing and JSON are predictable.
         for name in ("decay", "fast_lr", "ln_eps"):
             object.__setattr__(self, name, float(getattr(self, name)))
         for name in ("input_size", "hidden_size", "output_size", "inner_steps"):
             object.__setattr__(self, name, int(getattr(self, name)))
-        for name in ("layer_norm", "ln_preliminary"):
+        for name in ("layer_norm", "ln_preliminary", "no_inner_loop"):
             object.__setattr__(self, name, bool(getattr(self, name)))

@@ -16,22 +16,60 @@ calls :func:`preliminary_backward` after :func:`iterations_backward`). Derivatio
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 from fastweights_np.array_namespace import namespace, zeros
 from fastweights_np.cores.fast_weights.config import FastWeightsConfig
 from fastweights_np.ops import activation_backward, activation_forward
+from fastweights_np.ops.activation import NONLINEARITIES
+from fastweights_np.ops.layernorm import layernorm_batch_backward, layernorm_batch_forward
 
 Read = Callable[[object], tuple[object, tuple]]
 ReadBackward = Callable[[object, tuple], tuple]
 
+
+class BatchLNActivationCache(NamedTuple):
+    """The cache of f(LN_batch(v)) (``ln_axis="batch"``): the batch-axis LN's and f's."""
+
+    ln_cache: tuple
+    activation: str
+    f_cache: object
+
+
+def layer_activation_forward(v, g, beta, use_ln: bool, cfg: FastWeightsConfig) -> tuple[object, tuple]:
+    """f(LN(v)) if ``use_ln`` else f(v), with LN's statistics over ``cfg.ln_axis``.
+
+    "example" (the paper's): :func:`fastweights_np.ops.activation_forward`, statistics over the
+    H units of each example. "batch": :func:`fastweights_np.ops.layernorm.layernorm_batch_forward`,
+    statistics of each unit over the B examples (docs/variants.md §5). Shapes (B, H) → (B, H);
+    g, beta (H,) or (1,).
+    """
+    if not use_ln or cfg.ln_axis == "example":
+        return activation_forward(v, g, beta, use_ln, cfg.ln_eps, cfg.activation)
+    normed, ln_cache = layernorm_batch_forward(v, g, beta, cfg.ln_eps)
+    out, f_cache = NONLINEARITIES[cfg.activation][0](normed)
+    return out, BatchLNActivationCache(ln_cache, cfg.activation, f_cache)
+
+
+def layer_activation_backward(dout, cache: tuple) -> tuple:
+    """Backward of :func:`layer_activation_forward`: (dv, dg, dbeta); dg, dbeta are None without LN."""
+    if not isinstance(cache, BatchLNActivationCache):
+        return activation_backward(dout, cache)
+    dnormed = NONLINEARITIES[cache.activation][1](dout, cache.f_cache)
+    return layernorm_batch_backward(dnormed, cache.ln_cache)
+
+
 def preliminary_forward(z, g, beta, cfg: FastWeightsConfig) -> tuple[object, tuple]:
-    """h^(0) = f(z), or f(LN(z)) with ``cfg.ln_preliminary``. Shapes (B, H) → (B, H)."""
-    return activation_forward(z, g, beta, cfg.ln_preliminary, cfg.ln_eps, cfg.activation)
+    """h^(0) = f(z), or f(LN(z)) with ``cfg.ln_preliminary``. Shapes (B, H) → (B, H).
+
+    With ``ln_params="separate"`` the caller passes g0, beta0 as ``g``, ``beta``.
+    """
+    return layer_activation_forward(z, g, beta, cfg.ln_preliminary, cfg)
 
 
 def preliminary_backward(dh0, cache: tuple) -> tuple:
     """Backward of :func:`preliminary_forward`: (dz, dg, dbeta); dg, dbeta are None without LN."""
-    return activation_backward(dh0, cache)
+    return layer_activation_backward(dh0, cache)
 
 
 def iterations_forward(z, h0, read: Read, g, beta, cfg: FastWeightsConfig) -> tuple[object, tuple]:
@@ -42,24 +80,25 @@ def iterations_forward(z, h0, read: Read, g, beta, cfg: FastWeightsConfig) -> tu
     z : (B, H), the sustained boundary condition
     h0 : (B, H), the preliminary vector h^(0)
     read : u ↦ (A_t u, cache)
-    g, beta : (H,)
-    cfg : uses inner_steps, layer_norm, ln_eps, activation
+    g, beta : (H,), or (1,) with ln_params="scalar"
+    cfg : uses inner_steps, layer_norm, ln_eps, ln_axis, activation
 
     Returns
     -------
     h : (B, H), h^(S) (= h0 when S = 0)
-    cache : the caches of each iteration, and the states (h^(0), ..., h^(S)) themselves
-        (references to arrays that exist anyway; :func:`inner_states` reads them)
+    cache : the caches of each iteration, g's shape, and the states (h^(0), ..., h^(S))
+        themselves (references to arrays that exist anyway; :func:`inner_states` reads them)
     """
     h = h0
     iterations = []
     states = [h0]
     for _ in range(cfg.inner_steps):
         Ah, read_cache = read(h)
-        h, act_cache = activation_forward(z + Ah, g, beta, cfg.layer_norm, cfg.ln_eps, cfg.activation)
+        h, act_cache = layer_activation_forward(z + Ah, g, beta, cfg.layer_norm, cfg)
         iterations.append((read_cache, act_cache))
         states.append(h)
-    return h, (iterations, tuple(states))
+    g_shape = (z.shape[-1],) if g is None else tuple(g.shape)
+    return h, (iterations, g_shape, tuple(states))
 
 
 def iterations_backward(dh, cache: tuple, read_backward: ReadBackward) -> tuple:
@@ -71,19 +110,19 @@ def iterations_backward(dh, cache: tuple, read_backward: ReadBackward) -> tuple:
     Returns
     -------
     dz : (B, H), dh0 : (B, H)
-    dg, dbeta : (H,)
+    dg, dbeta : of g's shape, (H,) or (1,)
     memory_grads : for each iteration (in the order s = S..1) the tuple read_backward
         returned after du, i.e. the gradient with respect to the memory in the form's own
         terms; the caller adds them up.
     """
-    iterations, _ = cache
+    iterations, g_shape, _ = cache
     xp = namespace(dh)
     dz = xp.zeros_like(dh)
-    dg = zeros(xp, (dh.shape[-1],), dh)
+    dg = zeros(xp, g_shape, dh)
     dbeta = xp.zeros_like(dg)
     memory_grads = []
     for read_cache, act_cache in reversed(iterations):
-        da, dg_s, dbeta_s = activation_backward(dh, act_cache)
+        da, dg_s, dbeta_s = layer_activation_backward(dh, act_cache)
         if dg_s is not None:
             dg = dg + dg_s
             dbeta = dbeta + dbeta_s

@@ -24,7 +24,7 @@ from fastweights_np.array_namespace import namespace, zeros
 from fastweights_np.cores import recurrence
 from fastweights_np.cores.fast_weights.config import FastWeightsConfig
 from fastweights_np.cores.fast_weights.memory import attention_memory_backward, attention_memory_forward
-from fastweights_np.cores.fast_weights.params import CORE_PARAM_NAMES
+from fastweights_np.cores.fast_weights.params import CORE_PARAM_NAMES, PRELIMINARY_LN_NAMES
 from fastweights_np.cores.fast_weights.step import (
     attention_keys_step_backward,
     attention_keys_step_forward,
@@ -73,10 +73,12 @@ SCALAR_GRAD_NAMES = ("decay", "fast_lr")
 
 
 def zero_grads(params: dict[str, np.ndarray]) -> dict:
-    """Zero gradients for the core parameters, plus 0.0 for decay and fast_lr (Python floats
-    while the steps add up their parts; :func:`scalar_grads` gives them the arrays' dtype at the end)."""
+    """Zero gradients for the core parameters (with g0, beta0 when ``params`` holds them:
+    ln_params="separate"), plus 0.0 for decay and fast_lr (Python floats while the steps add up
+    their parts; :func:`scalar_grads` gives them the arrays' dtype at the end)."""
     xp = namespace(*(params[name] for name in CORE_PARAM_NAMES))
-    grads: dict = {name: xp.zeros_like(params[name]) for name in CORE_PARAM_NAMES}
+    names = CORE_PARAM_NAMES + tuple(name for name in PRELIMINARY_LN_NAMES if name in params)
+    grads: dict = {name: xp.zeros_like(params[name]) for name in names}
     grads["decay"] = 0.0
     grads["fast_lr"] = 0.0
     return grads
@@ -213,7 +215,8 @@ def sequence_backward(dout: tuple, cache: tuple) -> tuple[dict, object, FastWeig
 
     Returns
     -------
-    grads : {"W", "C", "b", "g", "beta"} arrays and {"decay", "fast_lr"} NumPy scalars
+    grads : {"W", "C", "b", "g", "beta"} arrays (and "g0", "beta0" with ln_params="separate")
+        and {"decay", "fast_lr"} NumPy scalars
         (dL/dλ, dL/dη), all of the parameters' dtype
     dx : (B, T, I), the gradient with respect to the inputs
     dstate0 : (dh_0, dA_0), or None when the forward started from zeros

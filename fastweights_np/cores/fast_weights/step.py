@@ -14,6 +14,9 @@ with, per ``cfg.fast_weight_timing``:
     "lagged"       k_t = h_{t-1},    M_t = A_{t-1}
     "preliminary"  k_t = h_t^(0),    M_t = A_t,  and the sustained term is z_t' = W h_t^(0) + d_t
 
+With ``cfg.no_inner_loop`` there is no preliminary vector: h_t^(0) = h_{t-1}, k_t = h_{t-1} and
+S = 1, so h_t = f(LN(z_t + M_t h_{t-1})) (docs/variants.md §8).
+
 The input drive d_t does not depend on the recurrence, so the sequence level computes it for
 all t at once and hands each step its slice.
 """
@@ -44,6 +47,9 @@ from fastweights_np.cores.fast_weights.memory import (
 from fastweights_np.ops import affine_backward, affine_forward
 
 Params = dict
+PRELIMINARY_SHARED = ("g", "beta")  # the preliminary LN's parameter names (ln_params "shared", "scalar")
+PRELIMINARY_SEPARATE = ("g0", "beta0")  # ln_params="separate"
+NO_PRELIMINARY = ()  # no_inner_loop: there is no preliminary vector
 
 
 # ------------------------------------------------------------------- before the memory read
@@ -58,21 +64,28 @@ def boundary_forward(h_prev, drive, params: Params, cfg: FastWeightsConfig) -> t
     ----------
     h_prev : (B, H), h_{t-1}
     drive : (B, H), d_t = C x_t + b
-    params : uses W (H, H), g (H,), beta (H,)
-    cfg : uses fast_weight_timing and the preliminary vector's options
+    params : uses W (H, H), g (H,), beta (H,); g0, beta0 (H,) instead of g, beta with
+        ``ln_params="separate"``
+    cfg : uses fast_weight_timing, no_inner_loop and the preliminary vector's options
 
     Returns
     -------
-    (z, h0, key) : the sustained term, h_t^(0) and k_t, each (B, H)
+    (z, h0, key) : the sustained term, h_t^(0) and k_t, each (B, H); with ``no_inner_loop``
+        h0 = key = h_{t-1} (the one application reads A_t h_{t-1})
     cache : for :func:`boundary_backward`
     """
     Wh, rec_cache = affine_forward(h_prev, params["W"], None)
     z = Wh + drive
-    h0, first = preliminary_forward(z, params["g"], params["beta"], cfg)
+    if getattr(cfg, "no_inner_loop", False):  # h_t^(0) = h_{t-1}: no preliminary vector (docs/variants.md §8)
+        return (z, h_prev, h_prev), (rec_cache, None, None, NO_PRELIMINARY)
+    separate = getattr(cfg, "ln_params", "shared") == "separate"  # g0, β0 (docs/variants.md §6)
+    g, beta = (params["g0"], params["beta0"]) if separate else (params["g"], params["beta"])
+    h0, first = preliminary_forward(z, g, beta, cfg)
+    names = PRELIMINARY_SEPARATE if separate else PRELIMINARY_SHARED
     if cfg.fast_weight_timing == "preliminary":
         Wh0, sustained_cache = affine_forward(h0, params["W"], None)
-        return (Wh0 + drive, h0, h0), (rec_cache, first, sustained_cache)
-    return (z, h0, h_prev), (rec_cache, first, None)
+        return (Wh0 + drive, h0, h0), (rec_cache, first, sustained_cache, names)
+    return (z, h0, h_prev), (rec_cache, first, None, names)
 
 
 def boundary_backward(dz, dh0, dkey, cache: tuple) -> tuple:
@@ -82,34 +95,55 @@ def boundary_backward(dz, dh0, dkey, cache: tuple) -> tuple:
     "preliminary": dh0 += Wᵀ dz + dkey, dz_t = act'(dh0), dh_{t-1} = Wᵀ dz_t,
     dW = dz h_t^(0)ᵀ + dz_t h_{t-1}ᵀ, dd_t = dz + dz_t.
 
+    "no_inner_loop" (h0 = key = h_{t-1}): dh_{t-1} = Wᵀ dz + dh0 + dkey, dW = dz h_{t-1}ᵀ, dd_t = dz.
+
     Returns
     -------
     dh_prev : (B, H), ddrive : (B, H)
-    grads : {"W", "g", "beta"}; g and beta are None without ln_preliminary
+    grads : {"W", "g", "beta"}; g and beta are None without ln_preliminary; with
+        ``ln_params="separate"`` the preliminary LN's are "g0", "beta0" (and g, beta are None)
     """
-    rec_cache, first, sustained_cache = cache
+    rec_cache, first, sustained_cache, names = cache
+    if names == NO_PRELIMINARY:  # h0 = key = h_{t-1}: dh_{t-1} = Wᵀ dz + dh0 + dkey
+        dh_prev, dW, _ = affine_backward(dz, rec_cache)
+        dh_prev = dh_prev + dh0
+        if dkey is not None:
+            dh_prev = dh_prev + dkey
+        return dh_prev, dz, {"W": dW, "g": None, "beta": None}
     if sustained_cache is None:
         dz0, dg, dbeta = preliminary_backward(dh0, first)
         dz_t = dz + dz0
         dh_prev, dW, _ = affine_backward(dz_t, rec_cache)
         if dkey is not None:
             dh_prev = dh_prev + dkey
-        return dh_prev, dz_t, {"W": dW, "g": dg, "beta": dbeta}
+        return dh_prev, dz_t, _boundary_grads(dW, dg, dbeta, names)
     dh0_sustained, dW_sustained, _ = affine_backward(dz, sustained_cache)
     dh0 = dh0 + dh0_sustained
     if dkey is not None:
         dh0 = dh0 + dkey
     dz_t, dg, dbeta = preliminary_backward(dh0, first)
     dh_prev, dW, _ = affine_backward(dz_t, rec_cache)
-    return dh_prev, dz + dz_t, {"W": dW + dW_sustained, "g": dg, "beta": dbeta}
+    return dh_prev, dz + dz_t, _boundary_grads(dW + dW_sustained, dg, dbeta, names)
+
+
+def _boundary_grads(dW, dg, dbeta, names: tuple[str, str]) -> dict:
+    """{"W", "g", "beta"}, with the preliminary LN's gradients under ``names``: ("g", "beta")
+    (shared), or ("g0", "beta0") with g and beta None (ln_params="separate")."""
+    grads = {"W": dW, "g": None, "beta": None}
+    grads.update({names[0]: dg, names[1]: dbeta})
+    return grads
 
 
 def _step_grads(dg, dbeta, boundary_grads: dict, ddecay: float, dfast_lr: float) -> dict:
-    """{"W", "g", "beta", "decay", "fast_lr"}: the iterations' dg, dbeta plus the boundary's."""
+    """{"W", "g", "beta", "decay", "fast_lr"}: the iterations' dg, dbeta plus the boundary's
+    (and "g0", "beta0", the boundary's own, with ln_params="separate")."""
     if boundary_grads["g"] is not None:
         dg = dg + boundary_grads["g"]
         dbeta = dbeta + boundary_grads["beta"]
-    return {"W": boundary_grads["W"], "g": dg, "beta": dbeta, "decay": ddecay, "fast_lr": dfast_lr}
+    grads = {"W": boundary_grads["W"], "g": dg, "beta": dbeta, "decay": ddecay, "fast_lr": dfast_lr}
+    if "g0" in boundary_grads:
+        grads.update(g0=boundary_grads["g0"], beta0=boundary_grads["beta0"])
+    return grads
 
 
 def step_inner_states(cache: tuple) -> tuple:
