@@ -1,4 +1,5 @@
-"""``fastweights-np oracle``: golden vectors for other implementations (export, compare, describe)."""
+"""``fastweights-np oracle``: golden vectors for other implementations (export, compare, describe,
+problem, diagnose)."""
 
 from __future__ import annotations
 
@@ -20,10 +21,12 @@ from fastweights_np.oracle import (
     MANIFEST_KEY,
     array_meaning,
     compare,
+    diagnose,
     golden_vectors,
     load_golden,
     manifest_problems,
     non_finite_arrays,
+    problem_vectors,
     read_arrays,
     read_manifest,
     save_golden,
@@ -104,6 +107,45 @@ def add_parser(subparsers) -> None:
     )
     d.add_argument("golden", help="the golden .npz")
     d.set_defaults(handler=run_describe)
+
+    q = actions.add_parser(
+        "problem",
+        help="write only the inputs and parameters of a problem (x, y, params.*), for diagnose",
+        description="Draws the problem that export would draw with the same options and writes only its inputs and "
+        "parameters (x, y, params.*) with the manifest (config, settings with problem_only=True, each array's "
+        "meaning) to --out. Run your code on them, save its outputs under the golden names and run "
+        "'fastweights-np oracle diagnose PROBLEM THEIRS'.",
+    )
+    add_model_arguments(q)
+    q.add_argument("--form", choices=FORMS, default="matrix", help="default matrix (same numbers to rounding)")
+    q.add_argument("--dtype", choices=DTYPES, default="float64", help="default float64")
+    q.add_argument("--steps", type=positive_int, default=5, help="T, time steps (default 5)")
+    q.add_argument("--batch", type=positive_int, default=3, help="B, sequences (default 3)")
+    q.add_argument("--seed", type=int, default=0, help="seed of parameters, inputs and labels (default 0)")
+    q.add_argument("--param-noise", type=nonneg_float, default=0.1,
+                   help="std of the N(0,1) noise added to the paper's initialisation (default 0.1)")
+    q.add_argument("--zero-biases", action="store_true", help="b = 0 and c = 0 exactly")
+    q.add_argument("--unit-gain", action="store_true", help="layer norm's g = 1 and beta = 0 exactly")
+    q.add_argument("--adam-steps", type=nonneg_int, default=3,
+                   help="k, the Adam steps diagnose recomputes for adam.* (recorded; default 3)")
+    q.add_argument("--adam-lr", type=positive_float, default=1e-3, help="Adam's learning rate (recorded; default 1e-3)")
+    q.add_argument("--out", required=True, help="the .npz to write (atomically)")
+    q.set_defaults(handler=run_problem)
+
+    g = actions.add_parser(
+        "diagnose",
+        help="which known variant of the recurrence another implementation's .npz computes",
+        description="Recomputes the reference on the inputs and parameters of GOLDEN (a golden file from export or "
+        "a problem file from problem) under the known variants (timing, preliminary layer norm, layer-norm axis, "
+        "epsilon, parameter sharing, activation, inner steps, loss reduction, transposed weights: docs/variants.md) "
+        "and prints the one that computes THEIRS, its per-tensor errors and in plain words how it differs; when none "
+        "matches, the closest and where the first mismatch appears under it. Exit status 0 when a variant matches, "
+        "1 when none does, 2 when a file cannot be used or THEIRS holds none of the computed arrays.",
+    )
+    g.add_argument("golden", help="the golden .npz (from oracle export) or problem .npz (from oracle problem)")
+    g.add_argument("theirs", help="the .npz of their outputs: any of h_inner, hs, A_T, logits, loss, grad.*, adam.*")
+    g.add_argument("--json", action="store_true", help="print the diagnosis as one JSON object instead of text")
+    g.set_defaults(handler=run_diagnose)
 
 
 def _no_action(parser: argparse.ArgumentParser) -> int:
@@ -190,3 +232,32 @@ def run_describe(args: argparse.Namespace) -> int:
         return _error("describe", f"{args.golden}: {len(flags)} problem(s) flagged above ({', '.join(flags)}); "
                                   "compare and load_golden refuse this file")
     return 0
+
+
+def run_problem(args: argparse.Namespace) -> int:
+    """Write the inputs and parameters of the problem export would draw (no results)."""
+    cfg = config_from_args(args, form=args.form, dtype=args.dtype)
+    try:
+        problem = problem_vectors(
+            cfg, batch=args.batch, steps=args.steps, seed=args.seed, param_noise=args.param_noise,
+            adam_steps=args.adam_steps, adam=AdamConfig(lr=args.adam_lr), zero_biases=args.zero_biases,
+            unit_gain=args.unit_gain,
+        )
+    except FloatingPointError as exc:  # the reference's run on this problem overflows
+        return _error("problem", f"{exc} Nothing was written to {args.out}.")
+    try:
+        path = save_golden(args.out, problem)
+    except OSError as exc:
+        return _error("problem", f"cannot write {args.out}: {exc}")
+    names = ", ".join(name for name in problem if name != MANIFEST_KEY)
+    print(f"wrote {path}: the problem only ({names}; H={cfg.hidden_size} I={cfg.input_size} O={cfg.output_size} "
+          f"T={args.steps} B={args.batch}); run your code on it, then: fastweights-np oracle diagnose {path} "
+          f"theirs.npz")
+    return 0
+
+
+def run_diagnose(args: argparse.Namespace) -> int:
+    """Print which variant computes THEIRS; 0 when one matches, 1 when none does."""
+    found = diagnose(args.golden, args.theirs)
+    print(json.dumps(found.to_dict(), allow_nan=False) if args.json else found)
+    return 0 if found.matched else 1

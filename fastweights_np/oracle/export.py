@@ -32,7 +32,8 @@ from fastweights_np.models.canonical import (
     reference_loss_and_grad,
 )
 from fastweights_np.optim import AdamConfig, adam_init, adam_step
-from fastweights_np.oracle.format import FORMAT_VERSION, MANIFEST_KEY, manifest_array, non_finite_arrays
+from fastweights_np.oracle.compare import is_echo
+from fastweights_np.oracle.format import FORMAT_VERSION, MANIFEST_KEY, manifest_array, non_finite_arrays, read_manifest
 from fastweights_np.validation import check_labels
 
 _PARAM_MEANINGS = {
@@ -278,3 +279,43 @@ def golden_vectors(
         settings={"seed": seed, "param_noise": param_noise, "zero_biases": zero_biases, "unit_gain": unit_gain},
         backend=backend,
     )
+
+
+def problem_subset(golden: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Only the problem of golden vectors: x, y and params.*, with the manifest listing just those
+    and ``settings["problem_only"] = True`` (``fastweights-np oracle problem``). Users run their
+    code on it and hand the result to :func:`fastweights_np.oracle.diagnose` with this file.
+
+    Raises
+    ------
+    OracleFileError : ``golden`` has no manifest, or one of another format version
+    """
+    manifest = read_manifest(golden, "the golden dict")
+    arrays = {name: a for name, a in golden.items() if name != MANIFEST_KEY and is_echo(name)}
+    entries = manifest.get("arrays") if isinstance(manifest.get("arrays"), dict) else {}
+    manifest = dict(manifest, settings=dict(manifest.get("settings") or {}, problem_only=True),
+                    arrays={name: entry for name, entry in entries.items() if name in arrays})
+    arrays[MANIFEST_KEY] = manifest_array(manifest)
+    return arrays
+
+
+def problem_vectors(
+    cfg: FastWeightsConfig,
+    *,
+    batch: int = 3,
+    steps: int = 5,
+    seed: int = 0,
+    param_noise: float = 0.1,
+    adam_steps: int = 3,
+    adam: AdamConfig | None = None,
+    zero_biases: bool = False,
+    unit_gain: bool = False,
+) -> dict[str, np.ndarray]:
+    """The inputs and parameters (x, y, params.*) of the problem :func:`golden_vectors` draws with
+    the same arguments, with its manifest (config, settings with ``problem_only``, the arrays'
+    meanings) and none of the golden results (:func:`problem_subset`). The reference is run
+    once anyway: a problem whose golden vectors would not be finite is refused the same way
+    (NonFiniteError), and ``adam_steps`` / ``adam`` are recorded for code that takes Adam steps."""
+    return problem_subset(golden_vectors(cfg, batch=batch, steps=steps, seed=seed, param_noise=param_noise,
+                                         adam_steps=adam_steps, adam=adam, zero_biases=zero_biases,
+                                         unit_gain=unit_gain))
