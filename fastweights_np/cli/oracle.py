@@ -32,6 +32,7 @@ from fastweights_np.oracle import (
     save_golden,
 )
 from fastweights_np.oracle.compare import unmatched_selections
+from fastweights_np.oracle.export import PAPER_READOUT_HIDDEN, READOUTS
 from fastweights_np.oracle.format import GOLDEN_EXPECTED
 
 
@@ -69,6 +70,7 @@ def add_parser(subparsers) -> None:
                    help="layer norm's g = 1 and beta = 0 exactly, for code without LN parameters")
     e.add_argument("--adam-steps", type=nonneg_int, default=3, help="k, Adam steps on the batch (default 3)")
     e.add_argument("--adam-lr", type=positive_float, default=1e-3, help="Adam's learning rate (default 1e-3)")
+    _add_export_options(e)
     e.add_argument("--out", required=True, help="the .npz to write (atomically)")
     e.set_defaults(handler=run_export)
 
@@ -129,6 +131,7 @@ def add_parser(subparsers) -> None:
     q.add_argument("--adam-steps", type=nonneg_int, default=3,
                    help="k, the Adam steps diagnose recomputes for adam.* (recorded; default 3)")
     q.add_argument("--adam-lr", type=positive_float, default=1e-3, help="Adam's learning rate (recorded; default 1e-3)")
+    _add_export_options(q)
     q.add_argument("--out", required=True, help="the .npz to write (atomically)")
     q.set_defaults(handler=run_problem)
 
@@ -148,6 +151,25 @@ def add_parser(subparsers) -> None:
     g.set_defaults(handler=run_diagnose)
 
 
+def _add_export_options(p: argparse.ArgumentParser) -> None:
+    """Export's options beyond the canonical model: trained λ/η, token inputs, the MLP readout."""
+    p.add_argument("--train-scalars", action="store_true",
+                   help="the Adam steps train decay (lambda) and fast_lr (eta) too, by their gradients "
+                        "(adam.params.decay, adam.params.fast_lr; default: held fixed)")
+    p.add_argument("--tokens", type=positive_int, default=None, metavar="V",
+                   help="x as integer token ids (B, T) in [0, V) with an embedding params.E (V, I), x_t = E[id] "
+                        "(grad.E exported; default: real-valued x)")
+    p.add_argument("--readout", choices=READOUTS, default="linear",
+                   help="logits = V h_T + c (linear, the default) or V ReLU(W1 h_T + b1) + c (mlp: paper Sec. 4.1)")
+    p.add_argument("--readout-hidden", type=positive_int, default=PAPER_READOUT_HIDDEN, metavar="F",
+                   help=f"F, the MLP readout's ReLU units (default {PAPER_READOUT_HIDDEN}, the paper's)")
+
+
+def _export_options(args: argparse.Namespace) -> dict:
+    return {"train_scalars": args.train_scalars, "tokens": args.tokens, "readout": args.readout,
+            "readout_hidden": args.readout_hidden}
+
+
 def _no_action(parser: argparse.ArgumentParser) -> int:
     parser.print_help(sys.stderr)
     return 2
@@ -164,7 +186,7 @@ def run_export(args: argparse.Namespace) -> int:
         golden = golden_vectors(
             cfg, batch=args.batch, steps=args.steps, seed=args.seed, param_noise=args.param_noise,
             adam_steps=args.adam_steps, adam=AdamConfig(lr=args.adam_lr), backend=args.backend,
-            zero_biases=args.zero_biases, unit_gain=args.unit_gain,
+            zero_biases=args.zero_biases, unit_gain=args.unit_gain, **_export_options(args),
         )
     except FloatingPointError as exc:  # fastweights_np.finite.NonFiniteError: the problem overflows
         return _error("export", f"{exc} Nothing was written to {args.out}.")
@@ -176,7 +198,9 @@ def run_export(args: argparse.Namespace) -> int:
     print(f"wrote {path}: {n_arrays} arrays, loss {float(golden['loss']):.6f} "
           f"(H={cfg.hidden_size} T={args.steps} S={cfg.inner_steps} B={args.batch} form={cfg.form} "
           f"timing={cfg.fast_weight_timing} activation={cfg.activation} ln_eps={cfg.ln_eps:g} dtype={cfg.dtype}"
-          f"{' zero-biases' if args.zero_biases else ''}{' unit-gain' if args.unit_gain else ''})")
+          f"{' zero-biases' if args.zero_biases else ''}{' unit-gain' if args.unit_gain else ''}"
+          f"{' train-scalars' if args.train_scalars else ''}{f' tokens={args.tokens}' if args.tokens else ''}"
+          f"{f' readout=mlp F={args.readout_hidden}' if args.readout == 'mlp' else ''})")
     return 0
 
 
@@ -241,7 +265,7 @@ def run_problem(args: argparse.Namespace) -> int:
         problem = problem_vectors(
             cfg, batch=args.batch, steps=args.steps, seed=args.seed, param_noise=args.param_noise,
             adam_steps=args.adam_steps, adam=AdamConfig(lr=args.adam_lr), zero_biases=args.zero_biases,
-            unit_gain=args.unit_gain,
+            unit_gain=args.unit_gain, **_export_options(args),
         )
     except FloatingPointError as exc:  # the reference's run on this problem overflows
         return _error("problem", f"{exc} Nothing was written to {args.out}.")

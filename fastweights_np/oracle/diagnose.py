@@ -87,7 +87,9 @@ TRANSPOSABLE = ("W", "C", "V")
 _ALL_PARAMS = ("W", "C", "b", "g", "beta", "g0", "beta0", "V", "c")
 # Every array name some variant computes.
 COMPUTED_NAMES = (*FORWARD_NAMES, "loss", *(f"grad.{p}" for p in (*_ALL_PARAMS, "decay", "fast_lr")),
-                  "adam.loss", *(f"adam.params.{p}" for p in _ALL_PARAMS))
+                  "adam.loss", *(f"adam.params.{p}" for p in (*_ALL_PARAMS, "decay", "fast_lr")))
+# Export options (manifest settings) of models that diagnose does not search: setting -> its default.
+UNSEARCHED_SETTINGS = {"tokens": None, "readout": "linear"}
 _EPS_NAMES = {0.0: "no ε", 1e-12: "TensorFlow's default", 1e-5: "PyTorch's default",
               1e-3: "Keras's LayerNormalization default"}
 _WORST = 1.0  # log10 of the largest relative error counted
@@ -341,6 +343,7 @@ class _Search:
         self.g0 = self._preliminary_ln(golden, theirs, their_name)
         self.runs = 0
         self.cache: dict[tuple, dict | None] = {}
+        self.train_scalars = False
 
     def _preliminary_ln(self, golden: Mapping, theirs: Mapping, their_name: str) -> dict | None:
         H = self.base.hidden_size
@@ -406,13 +409,14 @@ class _Search:
         return self._untranspose(variant, arrays)
 
     def golden(self, variant: Variant, adam_steps: int, adam: AdamConfig) -> dict | None:
-        """The full golden dict (with its manifest) under the variant; None when not finite."""
+        """The full golden dict (with its manifest) under the variant; None when not finite. The
+        Adam steps train λ and η too when the golden file's were (``train_scalars``)."""
         key = (variant, "golden", adam_steps)
         if key not in self.cache:
             self.runs += 1
             try:
                 arrays = golden_from_inputs(self.params_for(variant), self.x, self.y, variant.cfg,
-                                            adam_steps=adam_steps, adam=adam)
+                                            adam_steps=adam_steps, adam=adam, train_scalars=self.train_scalars)
             except (FloatingPointError, ValueError):
                 arrays = None
             self.cache[key] = None if arrays is None else self._untranspose(variant, arrays)
@@ -598,6 +602,13 @@ def diagnose(
         cfg = FastWeightsConfig.from_json(json.dumps(manifest.get("config")))
     except (ValueError, TypeError) as exc:
         raise OracleFileError(f"{golden_name}: the manifest's config is not a FastWeightsConfig: {exc}") from None
+    settings = manifest.get("settings") if isinstance(manifest.get("settings"), dict) else {}
+    unsearched = {k: settings[k] for k, default in UNSEARCHED_SETTINGS.items() if settings.get(k, default) != default}
+    if unsearched:
+        shown = ", ".join(f"{k}={v!r}" for k, v in unsearched.items())
+        raise OracleFileError(f"{golden_name} was exported with {shown}: diagnose searches the variants of the "
+                              f"canonical model (real-valued x, the linear readout) only and does not search "
+                              f"these; compare with `fastweights-np oracle compare` instead (docs/oracle.md §1)")
     names = [n for n in COMPUTED_NAMES if n in theirs]
     if not names:
         held = ", ".join(n for n in theirs if n != MANIFEST_KEY) or "no arrays"
@@ -636,8 +647,9 @@ def diagnose(
 
     # Stage 3: the loss reduction, with loss, gradients and the Adam steps.
     adam_names = [n for n in names if n.startswith("adam.")]
-    settings = manifest.get("settings") if isinstance(manifest.get("settings"), dict) else {}
     adam_steps, adam = _adam_settings(settings) if adam_names else (0, AdamConfig())
+    adam_spec = settings.get("adam") if isinstance(settings.get("adam"), dict) else {}
+    search.train_scalars = adam_spec.get("train_scalars") is True
     final_names = names
     if any(n not in FORWARD_NAMES for n in names):
         candidates = sorted({Variant(v.cfg.replace(loss_reduction=r), v.transposed): None
