@@ -60,20 +60,29 @@ def add_options(p, options, defaults: dict | None = None, *, parser_defaults: bo
         p.add_argument(o.flag, **kwargs)
 
 
-def add_model_arguments(p: argparse.ArgumentParser, *, inner_steps: int = 2) -> None:
-    """The options of the model's config shared by subcommands (everything but form, dtype and backend)."""
+def _config_default(name: str):
+    """The default of FastWeightsConfig's field ``name``: the one place the model's defaults live."""
+    return FastWeightsConfig.__dataclass_fields__[name].default
+
+
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of the model's config shared by subcommands (everything but form, dtype and backend),
+    with FastWeightsConfig's defaults."""
     p.add_argument("--hidden", type=positive_int, default=8, help="H, hidden units (default 8)")
     p.add_argument("--input", type=positive_int, default=4, help="I, input size (default 4)")
     p.add_argument("--output", type=positive_int, default=3, help="O, classes (default 3)")
-    p.add_argument("--inner-steps", type=nonneg_int, default=inner_steps,
-                   help=f"S, inner-loop iterations (default {inner_steps})")
+    p.add_argument("--inner-steps", type=nonneg_int, default=_config_default("inner_steps"),
+                   help=f"S, inner-loop iterations (default {_config_default('inner_steps')}, the config's; S >= 2 "
+                        "tells the inner steps apart in h_inner)")
     p.add_argument("--no-layer-norm", action="store_true", help="drop LN from the inner loop (Eq. 2)")
     p.add_argument("--ln-preliminary", action="store_true", help="apply LN to the preliminary vector too")
-    p.add_argument("--ln-eps", type=nonneg_float, default=1e-5, metavar="EPS",
+    p.add_argument("--ln-eps", type=nonneg_float, default=_config_default("ln_eps"), metavar="EPS",
                    help="ε in LN's sqrt(var + ε), >= 0: match the code you compare with (0 is common, TensorFlow's "
-                        "default is 1e-12; default 1e-5)")
-    p.add_argument("--decay", type=unit_interval, default=0.95, help="λ (default 0.95)")
-    p.add_argument("--fast-lr", type=nonneg_float, default=0.5, help="η (default 0.5)")
+                        f"default is 1e-12; default {_config_default('ln_eps'):g})")
+    p.add_argument("--decay", type=unit_interval, default=_config_default("decay"),
+                   help=f"λ (default {_config_default('decay')})")
+    p.add_argument("--fast-lr", type=nonneg_float, default=_config_default("fast_lr"),
+                   help=f"η (default {_config_default('fast_lr')})")
     p.add_argument("--timing", choices=TIMINGS, default="paper",
                    help="fast_weight_timing variant (docs/variants.md; default paper)")
     p.add_argument("--activation", choices=ACTIVATIONS, default="relu", help="the nonlinearity f (default relu)")

@@ -275,8 +275,8 @@ def run_problem(args: argparse.Namespace) -> int:
         return _error("problem", f"cannot write {args.out}: {exc}")
     names = ", ".join(name for name in problem if name != MANIFEST_KEY)
     print(f"wrote {path}: the problem only ({names}; H={cfg.hidden_size} I={cfg.input_size} O={cfg.output_size} "
-          f"T={args.steps} B={args.batch}); run your code on it, then: fastweights-np oracle diagnose {path} "
-          f"theirs.npz")
+          f"S={cfg.inner_steps} T={args.steps} B={args.batch}); run your code on it, then: "
+          f"fastweights-np oracle diagnose {path} theirs.npz")
     return 0
 
 
