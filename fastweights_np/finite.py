@@ -38,6 +38,7 @@ from fastweights_np.array_namespace import array_to_numpy, namespace
 from fastweights_np.cores.fast_weights.params import CORE_PARAM_NAMES
 from fastweights_np.cores.fast_weights.sequence import FastWeightsState, SequenceCache, sequence_forward
 from fastweights_np.cores.fast_weights.step import step_inner_states
+from fastweights_np.errors import NonFiniteError
 
 GRADIENT_ADVICE = (
     "Try: gradient clipping (--clip), a lower learning rate, layer norm (layer_norm=True), "
@@ -49,8 +50,6 @@ GRADIENT_ADVICE = (
 InnerStep = Callable[[int, int], tuple[int | None, int]]
 
 
-class NonFiniteError(FloatingPointError):
-    """A computation produced inf or NaN; the message says what, where, and what to try."""
 
 
 def forward_advice(cfg: object | None = None) -> str:

@@ -284,6 +284,6 @@ def test_gradcheck_takes_the_fast_weights_options_for_fw_and_none_for_a_baseline
     assert main(["gradcheck", "--steps", "2", "--batch", "1", "--hidden", "3", "--form", "matrix",
                  "--mode", "direction", "--decay", "0.5"]) == 0
     out = capsys.readouterr().out
-    assert "form=matrix" in out and "decay=0.5 fast_lr=0.5" in out and "S=2" in out  # given, and defaults
+    assert "form=matrix" in out and "decay=0.5 fast_lr=0.5" in out and "S=1" in out  # given, and defaults
     assert main(["gradcheck", "--model", "irnn", "--steps", "2", "--batch", "1", "--hidden", "3",
                  "--no-layer-norm", "--mode", "direction"]) == 0

@@ -29,10 +29,10 @@ from fastweights_np.oracle import (
     save_golden,
 )
 
-DIVERGING = ["--no-layer-norm", "--decay", "1", "--fast-lr", "1", "--steps", "50", "--hidden", "4", "--batch", "2",
-             "--adam-steps", "0"]
+DIVERGING = ["--no-layer-norm", "--inner-steps", "2", "--decay", "1", "--fast-lr", "1", "--steps", "50",
+             "--hidden", "4", "--batch", "2", "--adam-steps", "0"]
 DIVERGING_CFG = FastWeightsConfig(input_size=4, hidden_size=4, output_size=3, decay=1.0, fast_lr=1.0,
-                                  layer_norm=False, inner_steps=2)  # the CLI's defaults, and DIVERGING
+                                  layer_norm=False, inner_steps=2)  # DIVERGING with the CLI's other defaults
 
 
 def _cli(capsys, *argv: str) -> tuple[int, str, str]:

@@ -57,8 +57,9 @@ def _zero_variance_problem(cfg=CFG):
 
 
 EXPECTED = (
-    "layer norm with ln_eps = 0 would divide 0 by 0: its input v (shape (3, 4)) has variance exactly 0 over its "
-    "H = 4 units (all equal) in example 1 of B = 3, so (v - mean(v)) / sqrt(var(v) + ln_eps) is 0/0. Use ln_eps > 0 "
+    "layer norm with ln_eps = 0 would divide 0 by 0 at time step t = 1 of T = 5, inner step s = 1 of S = 2: "
+    "its input v (shape (3, 4)) has variance exactly 0 over its H = 4 units (all equal) in example 1 of B = 3, "
+    "so (v - mean(v)) / sqrt(var(v) + ln_eps) is 0/0. Use ln_eps > 0 "
     "(this package's and PyTorch's default is 1e-5, TensorFlow's 1e-12), or inputs and parameters for which the "
     "units differ (H > 1, not all zero)."
 )
@@ -78,6 +79,31 @@ def test_zero_variance_raises_the_same_error_on_every_backend(backend, call):
     assert str(info.value) == EXPECTED
     # no kernel error chained to it (Numba's division by zero stays out of the traceback)
     assert info.value.__context__ is None or info.value.__suppress_context__
+
+
+@pytest.mark.parametrize("form", ["matrix", "attention"])
+def test_the_error_names_the_time_step_and_the_inner_step(form):
+    """At t = 1 only example 1's first inner step has variance 0; h_1 = 0 there, so at t = 2 its
+    preliminary vector z_2 = C x_2 + b is not all equal: the error names the first 0/0 only."""
+    params, x, _ = _zero_variance_problem()
+    with pytest.raises(NonFiniteError) as info:
+        fw.hidden_states(params, x, CFG.replace(form=form))
+    assert info.value.where == ("time step t = 1 of T = 5", "inner step s = 1 of S = 2")
+    # LN on the preliminary vector meets the zeros first: s = 0
+    with pytest.raises(NonFiniteError, match=re.escape("0 by 0 at time step t = 1 of T = 5, the preliminary vector "
+                                                       "h_t^(0) (s = 0): its input v")):
+        fw.hidden_states(params, x, CFG.replace(form=form, ln_preliminary=True))
+
+
+def test_a_located_error_keeps_its_parts_through_pickle():
+    import pickle
+
+    params, x, _ = _zero_variance_problem()
+    with pytest.raises(NonFiniteError) as info:
+        fw.hidden_states(params, x, CFG)
+    again = pickle.loads(pickle.dumps(info.value))
+    assert type(again) is NonFiniteError and str(again) == str(info.value) == EXPECTED
+    assert again.where == info.value.where and again.detail == info.value.detail
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

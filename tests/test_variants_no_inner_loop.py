@@ -159,9 +159,13 @@ def test_the_oracle_exports_it_from_python_and_the_cli(tmp_path, capsys):
     assert read_manifest(load_golden(path))["config"]["no_inner_loop"] is True
     assert main(["oracle", "compare", str(path), str(path)]) == 0
     assert "compare PASSED" in capsys.readouterr().out
-    # the CLI's default --inner-steps is 2: the error says what is needed
-    assert main(["oracle", "export", "--no-inner-loop", "--out", str(tmp_path / "bad.npz")]) == 2
+    # with the CLI's default --inner-steps (1, the config's) it needs no more; with S = 2 the error says what is
+    assert main(["oracle", "export", "--no-inner-loop", "--out", str(tmp_path / "default.npz")]) == 0
+    assert read_manifest(load_golden(tmp_path / "default.npz"))["config"]["inner_steps"] == 1
+    capsys.readouterr()
+    assert main(["oracle", "export", "--no-inner-loop", "--inner-steps", "2", "--out", str(tmp_path / "bad.npz")]) == 2
     assert "it needs inner_steps=1" in capsys.readouterr().err
+    assert not (tmp_path / "bad.npz").exists()
 
 
 def test_numba_refuses():

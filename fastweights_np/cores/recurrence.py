@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from fastweights_np.array_namespace import namespace, zeros
+from fastweights_np.errors import NonFiniteError
 
 Params = dict[str, np.ndarray]
 
@@ -93,7 +94,10 @@ def sequence_forward(
     hs = zeros(xp, (B, T, cfg.hidden_size), x)
     steps = []
     for t in range(T):
-        state, step_cache = rec.step_forward(state, drive[:, t, ...], params, cfg, **(step_options or {}))
+        try:
+            state, step_cache = rec.step_forward(state, drive[:, t, ...], params, cfg, **(step_options or {}))
+        except NonFiniteError as exc:  # e.g. layer norm's 0/0 at ln_eps = 0: say at which step
+            raise exc.located(f"time step t = {t + 1} of T = {T}") from None
         hs[:, t, ...] = state.h
         steps.append(step_cache)
     zero_dstate = type(state)(*(xp.zeros_like(part) for part in state))

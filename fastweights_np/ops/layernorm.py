@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from fastweights_np.array_namespace import array_to_numpy, namespace
+from fastweights_np.errors import NonFiniteError
 
 
 def zero_variance_error(index: tuple[int, ...], shape: tuple[int, ...], count: int) -> FloatingPointError:
@@ -37,8 +38,6 @@ def zero_variance_error(index: tuple[int, ...], shape: tuple[int, ...], count: i
     fastweights_np.finite.NonFiniteError : (a FloatingPointError) whose message names the
         tensor, the row (the example), B and H, and what to do
     """
-    from fastweights_np.finite import NonFiniteError  # finite imports the cores, which import this module
-
     *lead, H = shape
     if len(lead) == 1:
         row = f"example {index[0]} of B = {lead[0]}"
@@ -46,7 +45,8 @@ def zero_variance_error(index: tuple[int, ...], shape: tuple[int, ...], count: i
         row = f"row {tuple(index)} of the leading axes {tuple(lead)}"
     others = f" ({count} rows of {int(np.prod(lead, dtype=np.int64))} have variance 0)" if count > 1 else ""
     return NonFiniteError(
-        f"layer norm with ln_eps = 0 would divide 0 by 0: its input v (shape {tuple(shape)}) has variance exactly 0 "
+        "layer norm with ln_eps = 0 would divide 0 by 0",
+        detail=f"its input v (shape {tuple(shape)}) has variance exactly 0 "
         f"over its H = {H} units (all equal) in {row}{others}, so (v - mean(v)) / sqrt(var(v) + ln_eps) is 0/0. "
         "Use ln_eps > 0 (this package's and PyTorch's default is 1e-5, TensorFlow's 1e-12), or inputs and "
         "parameters for which the units differ (H > 1, not all zero)."
@@ -146,13 +146,12 @@ def batch_zero_variance_error(unit: int, shape: tuple[int, ...], count: int) -> 
     -------
     fastweights_np.finite.NonFiniteError : naming the unit, B and H, and what to do
     """
-    from fastweights_np.finite import NonFiniteError  # finite imports the cores, which import this module
-
     B, *_, H = shape
     others = f" ({count} of the H = {H} units have variance 0)" if count > 1 else ""
     single = " (with B = 1 every unit has: a single example is always its own mean)" if B == 1 else ""
     return NonFiniteError(
-        f"layer norm over the batch axis (ln_axis='batch') with ln_eps = 0 would divide 0 by 0: its input v "
+        "layer norm over the batch axis (ln_axis='batch') with ln_eps = 0 would divide 0 by 0",
+        detail=f"its input v "
         f"(shape {tuple(shape)}) has variance exactly 0 over the B = {B} examples for unit {unit}{others}{single}, "
         "so (v - mean_b(v)) / sqrt(var_b(v) + ln_eps) is 0/0. Use ln_eps > 0, a batch whose examples differ "
         "(B > 1), or ln_axis='example' (the paper's)."

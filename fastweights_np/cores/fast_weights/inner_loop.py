@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 from fastweights_np.array_namespace import namespace, zeros
 from fastweights_np.cores.fast_weights.config import FastWeightsConfig
+from fastweights_np.errors import NonFiniteError
 from fastweights_np.ops import activation_backward, activation_forward
 from fastweights_np.ops.activation import NONLINEARITIES
 from fastweights_np.ops.layernorm import layernorm_batch_backward, layernorm_batch_forward
@@ -64,7 +65,10 @@ def preliminary_forward(z, g, beta, cfg: FastWeightsConfig) -> tuple[object, tup
 
     With ``ln_params="separate"`` the caller passes g0, beta0 as ``g``, ``beta``.
     """
-    return layer_activation_forward(z, g, beta, cfg.ln_preliminary, cfg)
+    try:
+        return layer_activation_forward(z, g, beta, cfg.ln_preliminary, cfg)
+    except NonFiniteError as exc:  # layer norm's 0/0 at ln_eps = 0: say which application
+        raise exc.located("the preliminary vector h_t^(0) (s = 0)") from None
 
 
 def preliminary_backward(dh0, cache: tuple) -> tuple:
@@ -92,9 +96,12 @@ def iterations_forward(z, h0, read: Read, g, beta, cfg: FastWeightsConfig) -> tu
     h = h0
     iterations = []
     states = [h0]
-    for _ in range(cfg.inner_steps):
+    for s in range(1, cfg.inner_steps + 1):
         Ah, read_cache = read(h)
-        h, act_cache = layer_activation_forward(z + Ah, g, beta, cfg.layer_norm, cfg)
+        try:
+            h, act_cache = layer_activation_forward(z + Ah, g, beta, cfg.layer_norm, cfg)
+        except NonFiniteError as exc:  # layer norm's 0/0 at ln_eps = 0: say which inner step
+            raise exc.located(f"inner step s = {s} of S = {cfg.inner_steps}") from None
         iterations.append((read_cache, act_cache))
         states.append(h)
     g_shape = (z.shape[-1],) if g is None else tuple(g.shape)

@@ -32,6 +32,7 @@ from fastweights_np.cores.fast_weights.step import (
     matrix_step_forward,
     step_inner_states,
 )
+from fastweights_np.errors import NonFiniteError
 from fastweights_np.ops import affine_backward, affine_forward
 from fastweights_np.validation import check_float_array
 
@@ -195,7 +196,11 @@ def _attention_forward(params: dict, x, cfg: FastWeightsConfig, state0: FastWeig
     # (a view: later writes go to later positions only).
     keys = zeros(xp, (B, T, H), x)
     for t in range(T):
-        (h, key), step_cache = attention_keys_step_forward(h, keys[:, :t, :], drive[:, t, :], params, lam, eta, A0, cfg)
+        try:
+            (h, key), step_cache = attention_keys_step_forward(h, keys[:, :t, :], drive[:, t, :], params, lam, eta,
+                                                               A0, cfg)
+        except NonFiniteError as exc:  # layer norm's 0/0 at ln_eps = 0: say at which step
+            raise exc.located(f"time step t = {t + 1} of T = {T}") from None
         keys[:, t, :] = key
         hs.append(h)
         steps.append(step_cache)
