@@ -30,6 +30,12 @@ class NonFiniteError(FloatingPointError):
         """The same error with ``where`` (an enclosing loop's position) before its locations."""
         return type(self)(self.message, detail=self.detail, where=(where, *self.where))
 
+    def at_time_step(self, t: int) -> NonFiniteError:
+        """The same error at time step ``t`` of a sequence computed one step at a time (its own
+        "time step t = 1 of T = 1", from the replay of that one step, replaced)."""
+        inner = tuple(w for w in self.where if not w.startswith("time step "))
+        return type(self)(self.message, detail=self.detail, where=(f"time step t = {t}", *inner))
+
     def __reduce__(self):  # pickled (process pools, Dask) with its parts, not only its text
         return _rebuild, (type(self), self.message, self.detail, self.where)
 

@@ -176,3 +176,23 @@ def test_affine_weight_grads_are_those_of_affine_backward(seed, shape, dtype):
     got_dW, got_db = _affine_weight_grads(dy, cache)
     np.testing.assert_array_equal(got_dW, dW)
     np.testing.assert_array_equal(got_db, db)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_eps_zero_with_a_variance_of_zero_raises_the_references_error_at_its_step(backend):
+    """ln_eps = 0, W = 0, b = 0 and an input layer with negative biases: a blank frame gives
+    x_t = 0, so at step 2 every unit's layer-norm input is 0 (z_2 = 0, h^(0) = 0) and layer norm
+    would divide 0 by 0. The actor raises the reference's error naming step 2, on either backend
+    (on Numba, not the kernel's SystemError); step 1 (a lit frame) is fine."""
+    agent = _agent(hidden=6, backend=backend, ln_eps=0.0, inner_steps=1)
+    params = _params(agent, 3)
+    params["core.W"], params["core.b"] = np.zeros_like(params["core.W"]), np.zeros_like(params["core.b"])
+    params["in.b"] = -np.abs(params["in.b"]) - 0.1
+    E, pixels = 3, agent.cfg.screen**2
+    actor = agent.actor(params, E)
+    assert np.isfinite(actor.act(np.ones((E, pixels)))).all()
+    with pytest.raises(NonFiniteError) as caught:
+        actor.act(np.zeros((E, pixels)))
+    message = str(caught.value)
+    assert message.startswith("layer norm with ln_eps = 0 would divide 0 by 0 at time step t = 2, inner step "
+                              "s = 1 of S = 1: its input v (shape (3, 6)) has variance exactly 0"), message

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
+from fastweights_np.errors import NonFiniteError
 from fastweights_np.ops.softmax_xent import log_softmax
 
 
@@ -49,13 +50,19 @@ class Actor(Protocol):
 
 class StepActor:
     """The reference :class:`Actor`: ``agent.act(params, frame, state)`` step after step from
-    ``agent.zero_state(episodes)``, the state it returns carried to the next step."""
+    ``agent.zero_state(episodes)``, the state it returns carried to the next step (a
+    ``NonFiniteError`` of a step names that step's number, t = 1 the first)."""
 
     def __init__(self, agent: Agent, params: dict, episodes: int):
         self.agent, self.params, self.state = agent, params, agent.zero_state(episodes)
+        self.t = 0
 
     def act(self, frame: np.ndarray) -> np.ndarray:
-        logits, _, self.state = self.agent.act(self.params, frame, self.state)
+        self.t += 1
+        try:
+            logits, _, self.state = self.agent.act(self.params, frame, self.state)
+        except NonFiniteError as exc:
+            raise exc.at_time_step(self.t) from None
         return logits
 
 

@@ -25,11 +25,18 @@ from fastweights_np.backends.numba.arrays import contiguous
 from fastweights_np.backends.numba.inputs import drive_forward
 from fastweights_np.backends.numba.kernels import chunk_rows, example_tape, n_chunks
 from fastweights_np.backends.numba.matrix import matrix_forward_example
-from fastweights_np.backends.numba.sequence import check_paper_model, new_tape, step_options
+from fastweights_np.backends.numba.sequence import (
+    KERNEL_DIVISION_ERRORS,
+    check_paper_model,
+    new_tape,
+    raise_zero_variance,
+    step_options,
+)
 from fastweights_np.backends.numba.threads import kernel_threads
 from fastweights_np.backends.numba.workspace import FRESH
 from fastweights_np.cores.fast_weights.config import FastWeightsConfig
-from fastweights_np.cores.fast_weights.sequence import CORE_PARAM_NAMES
+from fastweights_np.cores.fast_weights.sequence import CORE_PARAM_NAMES, FastWeightsState
+from fastweights_np.errors import NonFiniteError
 
 
 @njit(cache=True, parallel=True, fastmath=FASTMATH)
@@ -60,13 +67,17 @@ class MatrixStepper:
     ``params`` are the core's own, checked by the caller (``Core.check_sequence_inputs``) and
     not changed while this stepper is used. Each :meth:`step` returns h_t as the (B, 1, H) view
     ``past[:, 1:]`` of a (B, 2, H) array, the same layout as ``sequence_forward``'s hs of T = 1.
+
+    With ``cfg.ln_eps`` = 0, a layer-norm input of variance exactly 0 raises the reference's
+    ``NonFiniteError`` (the same message as backend "numpy", at time step t = the step's number
+    since the zero state); to replay the step, A_{t-1} is copied before each step then only.
     """
 
     def __init__(self, params: dict[str, np.ndarray], cfg: FastWeightsConfig, batch: int):
         check_paper_model(cfg)
         if cfg.form != "matrix":
             raise ValueError(f"cfg.form must be 'matrix' for MatrixStepper, got {cfg.form!r}")
-        self.cfg, self.batch = cfg, batch
+        self.cfg, self.batch, self.params, self.t = cfg, batch, params, 0
         dtype, H = cfg.np_dtype, cfg.hidden_size
         W, self.C, self.b, g, beta = (contiguous(params[name], dtype) for name in CORE_PARAM_NAMES)
         self.weights = Weights(W, g, beta)
@@ -79,7 +90,23 @@ class MatrixStepper:
         """h_t (B, 1, H) for the inputs x_t (B, 1, I), C-contiguous of cfg's dtype."""
         drive, _ = drive_forward(contiguous(x, self.cfg.np_dtype), self.C, self.b)
         tape = new_tape(FRESH, self.cfg, self.batch, 1, self.h)
-        with kernel_threads():
-            matrix_step_kernel(self.chunks, drive, self.weights, self.options, self.A, tape)
+        A_prev = self.A.copy() if self.cfg.ln_eps == 0 else None
+        self.t += 1
+        try:
+            with kernel_threads():
+                matrix_step_kernel(self.chunks, drive, self.weights, self.options, self.A, tape)
+        except KERNEL_DIVISION_ERRORS:
+            if A_prev is not None:
+                self._raise_zero_variance(x, A_prev)
+            raise
         self.h = tape.past[:, 1]
         return tape.past[:, 1:]
+
+    def _raise_zero_variance(self, x: np.ndarray, A_prev: np.ndarray) -> None:
+        """The reference's error for this step (``sequence.raise_zero_variance`` on T = 1 from
+        (h_{t-1}, A_{t-1})), its time step the one since the zero state."""
+        state0 = FastWeightsState(self.h.copy(), A_prev)
+        try:
+            raise_zero_variance(self.params, x, self.cfg, state0, None, None)
+        except NonFiniteError as exc:  # located "time step t = 1 of T = 1" by the replay of T = 1
+            raise exc.at_time_step(self.t) from None
